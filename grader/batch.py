@@ -1,0 +1,208 @@
+"""Grade a batch: find the submissions, grade them in parallel, record and write everything.
+
+Every finished submission is written at once (result JSON, report, gradebook
+row), so a batch killed half-way loses only what was running; the next run
+skips what the gradebook already holds for the same content and spec.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.result import Execution, Result, result_from_dict, write_atomic
+
+NOTEBOOK_SUFFIXES = (".ipynb", ".py")
+
+
+@dataclass(frozen=True)
+class Submission:
+    id: str
+    path: Path
+
+
+@dataclass
+class BatchOutcome:
+    results: list[Result] = field(default_factory=list)  # current results, this run's and earlier ones
+    graded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)
+    durations: dict[str, float] = field(default_factory=dict)
+    ignored_files: list[Path] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+
+def collect(paths: list[str | Path]) -> tuple[list[Submission], list[Path]]:
+    """Submissions from files and folders: a folder per student names the student."""
+    found: list[Submission] = []
+    ignored: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.name.startswith("."):
+                    continue
+                if child.is_dir():
+                    notebooks = sorted(p for p in child.rglob("*") if p.suffix in NOTEBOOK_SUFFIXES and p.is_file() and ".ipynb_checkpoints" not in p.parts)
+                    ipynb = [p for p in notebooks if p.suffix == ".ipynb"]
+                    chosen = (ipynb or notebooks)[:1]
+                    found += [Submission(child.name, p) for p in chosen]
+                    ignored += [p for p in notebooks if p not in chosen]
+                elif child.suffix in NOTEBOOK_SUFFIXES:
+                    found.append(Submission(child.stem, child))
+                else:
+                    ignored.append(child)
+        else:
+            found.append(Submission(path.stem, path))  # named explicitly: always attempted
+    seen: dict[str, int] = {}
+    unique = []
+    for sub in found:
+        count = seen.get(sub.id, 0)
+        seen[sub.id] = count + 1
+        unique.append(sub if count == 0 else Submission(f"{sub.id}-{count + 1}", sub.path))
+    return unique, ignored
+
+
+def file_hash(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+# ------------------------------------------------------------------ the worker side
+
+_GRADER = None  # one Grader per pool process, built once by the initializer
+
+
+def _init_worker(assignment: str, options) -> None:
+    global _GRADER
+    from grader.grade import Grader
+    from grader.spec import load_spec
+
+    _GRADER = Grader(load_spec(assignment), options)
+
+
+def grade_one(submission: Submission) -> tuple[str, dict, float]:
+    """Grade one file in a pool process; never raises for a bad submission."""
+    from grader.load import NotebookError
+
+    started = time.perf_counter()
+    assert _GRADER is not None
+    try:
+        result = _GRADER.grade(submission.path, submission.id)
+    except NotebookError as exc:
+        result = _GRADER.invalid(submission.path, str(exc), file_hash(submission.path), submission.id)
+    except Exception as exc:  # an internal fault: recorded, the batch goes on
+        base = _GRADER.invalid(submission.path, f"internal error while grading: {type(exc).__name__}: {exc}", file_hash(submission.path), submission.id)
+        result = Result(**{**base.__dict__, "execution": Execution("crashed", 0.0, (), "none", base.execution.message)})
+        return "internal", result.to_dict(), time.perf_counter() - started
+    return "ok", result.to_dict(), time.perf_counter() - started
+
+
+# ------------------------------------------------------------------ the batch
+
+
+def output_paths(outdir: Path, submission: str) -> dict[str, Path]:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in submission) or "submission"
+    return {
+        "json": outdir / "results" / f"{safe}.json",
+        "report": outdir / "reports" / f"{safe}.html",
+        "gradescope": outdir / "gradescope" / safe / "results.json",
+    }
+
+
+def write_outputs(result: Result, outdir: Path) -> None:
+    from grader import exports, report
+
+    paths = output_paths(outdir, result.submission)
+    write_atomic(paths["json"], result.to_json())
+    report.write_report(result, paths["report"])
+    exports.write_gradescope(result, paths["gradescope"])
+
+
+def write_class_outputs(results: list[Result], outdir: Path, spec, similar_pairs=None) -> None:
+    from grader import exports, report
+
+    functions = [fn.name for fn in spec.functions]
+    links = {r.submission: os.path.relpath(output_paths(outdir, r.submission)["report"], outdir) for r in results}
+    report.write_overview(results, links, f"{spec.title} ({spec.id})", outdir / "index.html", similar_pairs=similar_pairs)
+    exports.write_grades_csv(results, outdir / "grades.csv", functions)
+    exports.write_canvas_csv(results, outdir / "canvas.csv", spec.id, spec.max_score)
+
+
+def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool = False, progress_stream=None) -> BatchOutcome:
+    from grader.gradebook import Gradebook
+    from grader.progress import Progress
+
+    started = time.perf_counter()
+    outdir.mkdir(parents=True, exist_ok=True)
+    submissions, ignored = collect(paths)
+    outcome = BatchOutcome(ignored_files=ignored)
+    with Gradebook(outdir / "gradebook.sqlite") as book:
+        todo = []
+        for sub in submissions:
+            if not force and book.is_current(spec.id, sub.id, file_hash(sub.path), spec.digest):
+                outcome.skipped.append(sub.id)
+            else:
+                todo.append(sub)
+        with Progress(len(todo), stream=progress_stream) as progress:
+            for status, data, seconds in _grade_all(todo, spec.id, options, workers):
+                result = result_from_dict(data)
+                book.record(result)
+                write_outputs(result, outdir)
+                outcome.graded.append(result.submission)
+                outcome.durations[result.submission] = seconds
+                if status == "internal":
+                    outcome.internal_errors.append(f"{result.submission}: {result.execution.message}")
+                progress.advance(result.submission, f"{result.score:g}/{result.max_score:g}", seconds)
+        outcome.results = [r for r in book.current_results(spec.id)]
+    write_class_outputs(outcome.results, outdir, spec, similar_pairs=similar_pairs(outcome.results, spec))
+    outcome.wall_seconds = time.perf_counter() - started
+    return outcome
+
+
+def _grade_all(todo: list[Submission], assignment: str, options, workers: int):
+    """Yield (status, result dict, seconds) as submissions finish."""
+    if not todo:
+        return
+    if workers <= 1:
+        _init_worker(assignment, options)
+        for sub in todo:
+            yield grade_one(sub)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(assignment, options)) as pool:
+        pending = {pool.submit(grade_one, sub) for sub in todo}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+
+
+def similar_pairs(results: list[Result], spec, threshold: float = 0.9) -> list[tuple[str, str, float]]:
+    """Pairs of submissions whose graded functions are near-identical after normalising names."""
+    from grader import analysis
+    from grader.load import NotebookError, load_notebook
+
+    fingerprints: dict[str, str] = {}
+    wanted = {fn.name.split(".")[0] for fn in spec.functions}
+    for result in results:
+        try:
+            nb = load_notebook(result.notebook)
+        except (NotebookError, OSError):
+            continue
+        defined = analysis.defined_functions(nb)
+        parts = [analysis.function_fingerprint(defined[name][-1].source) for name in sorted(wanted) if name in defined]
+        if len(parts) >= 3:
+            fingerprints[result.submission] = "\n".join(parts)
+    names = sorted(fingerprints)
+    pairs = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            score = analysis.similarity(fingerprints[a], fingerprints[b])
+            if score >= threshold:
+                pairs.append((a, b, round(score, 3)))
+    return sorted(pairs, key=lambda p: -p[2])

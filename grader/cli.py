@@ -1,0 +1,245 @@
+"""The command line: a thin layer that turns library results and errors into text and exit codes.
+
+Exit codes: 0 grading happened (whatever the score); 2 unusable input or
+usage, with one line on stderr; 1 an internal fault (GRADER_DEBUG=1 shows the traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+EXAMPLES = {
+    "list": "grader list",
+    "check": "grader check my_notebook.ipynb            # the assignment is read from the notebook\n"
+    "  grader check hw.py -a shallow-backprop --json out.json --html out.html\n"
+    "  grader check hw.ipynb --defs-only                # skip top-level training: a quick self-check",
+    "grade": "grader grade submissions/ -a shallow-backprop -o reports/ -j 2\n"
+    "  (submissions/: one folder per student, as LMS exports come, or flat notebooks)",
+    "selftest": "grader selftest                 # every assignment\n  grader selftest -a shallow-backprop --quick",
+    "export": "grader export -o reports/ --format canvas",
+    "release": "grader release -a shallow-backprop -o handout/",
+}
+
+
+class UsageError(Exception):
+    """Bad input or usage: printed as one line, exit 2."""
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cell-timeout", type=float, default=60.0, metavar="S", help="seconds a cell may run (default 60)")
+    parser.add_argument("--timeout", type=float, default=600.0, metavar="S", help="seconds the whole notebook may run (default 600)")
+    parser.add_argument("--memory", type=float, default=2.0, metavar="GIB", help="memory cap of the notebook's process in GiB (default 2)")
+    parser.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto", help="OS isolation (default auto: bubblewrap where available)")
+    parser.add_argument("--data", default=None, metavar="SOURCE", help="data served to notebooks: embedded (default), fashion, or a folder of idx files (env GRADER_DATA)")
+    parser.add_argument("--subsample", type=int, default=None, metavar="N", help="serve only the first N training images (faster grading)")
+    parser.add_argument("--defs-only", action="store_true", help="run only definitions (imports, functions, classes, constants): skips top-level training")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description="Grade neural-network homework notebooks against a trusted NumPy reference.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, epilog="example:\n  " + EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    command("list", "List the assignments with their graded functions and points.")
+
+    check = command("check", "Grade one notebook and print what works, what does not, and why.")
+    check.add_argument("notebook", help=".ipynb file, or a .py export")
+    check.add_argument("-a", "--assignment", help="assignment id (read from the notebook when left out)")
+    check.add_argument("--json", metavar="PATH", help="write the result JSON here")
+    check.add_argument("--html", metavar="PATH", help="write the HTML report here")
+    _add_run_options(check)
+
+    grade = command("grade", "Grade notebooks or folders of them; write reports, gradebook and exports.")
+    grade.add_argument("paths", nargs="+", metavar="PATH", help="notebooks, or folders of them (a folder per student, or flat)")
+    grade.add_argument("-a", "--assignment", required=True, help="assignment id")
+    grade.add_argument("-o", "--outdir", default="reports", help="output folder (default reports/)")
+    grade.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1, help="notebooks graded at once (default: the number of cores)")
+    grade.add_argument("--force", action="store_true", help="regrade submissions already graded with the same content and spec")
+    _add_run_options(grade)
+
+    selftest = command("selftest", "Prove the reference solutions earn full marks and every banked mistake is caught and named.")
+    selftest.add_argument("-a", "--assignment", help="one assignment (default: all)")
+    selftest.add_argument("--quick", action="store_true", help="solutions only, no mistake bank")
+    selftest.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1, help="mistake notebooks graded at once")
+
+    export = command("export", "Rewrite grades.csv, canvas.csv, Gradescope results and index.html from the gradebook.")
+    export.add_argument("-o", "--outdir", default="reports", help="the folder holding gradebook.sqlite (default reports/)")
+    export.add_argument("--format", choices=("all", "csv", "canvas", "gradescope"), default="all")
+
+    release = command("release", "Write the student notebook for an assignment (solutions removed).")
+    release.add_argument("-a", "--assignment", required=True)
+    release.add_argument("-o", "--outdir", default=".", help="where to write it (default: here)")
+    return parser
+
+
+def options_from(args):
+    from grader.grade import Options
+    from grader.sandbox import Limits, SandboxConfig
+
+    for name in ("cell_timeout", "timeout", "memory"):
+        if getattr(args, name) <= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be positive")
+    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.timeout, memory_bytes=int(args.memory * 1024**3))
+    return Options(limits=limits, sandbox=SandboxConfig(mode=args.sandbox, data_source=args.data, subsample=args.subsample), defs_only=args.defs_only)
+
+
+def load_spec_or_usage(assignment: str):
+    from grader.spec import SpecError, load_spec
+
+    try:
+        return load_spec(assignment)
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_list(args) -> int:
+    from grader.spec import list_assignments
+
+    for assignment in list_assignments():
+        spec = load_spec_or_usage(assignment)
+        print(f"{spec.id}  ({spec.max_score:g} points)  {spec.title}")
+        for fn in spec.functions:
+            params = f"({', '.join(fn.params)})" if fn.params else ""
+            print(f"    {fn.name}{params:<32} {spec.points_for(fn.name):>5g} pts  {len(spec.checks_for(fn.name))} check(s)")
+        if spec.manual_review:
+            print(f"    + {len(spec.manual_review)} written answer(s) for a person to read")
+        print()
+    return 0
+
+
+def cmd_check(args) -> int:
+    from grader import analysis
+    from grader.grade import Grader
+    from grader.load import NotebookError, assignment_id_hint, load_notebook
+    from grader.result import write_atomic
+    from grader.sandbox import SandboxError
+    from grader.spec import guess_assignment
+    from grader.summary import print_summary
+
+    options = options_from(args)
+    try:
+        nb = load_notebook(args.notebook)
+    except NotebookError as exc:
+        raise UsageError(str(exc)) from None
+    assignment = args.assignment or guess_assignment(set(analysis.defined_functions(nb)), assignment_id_hint(nb))
+    if not assignment:
+        raise UsageError(f"{args.notebook}: cannot tell which assignment this is; name it with -a (see `grader list`)")
+    spec = load_spec_or_usage(assignment)
+    try:
+        result = Grader(spec, options).grade(args.notebook, notebook=nb)
+    except SandboxError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        write_atomic(args.json, result.to_json())
+    if args.html:
+        from grader.report import write_report
+
+        write_report(result, args.html)
+    print_summary(result, color=sys.stdout.isatty())
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from grader.batch import run_batch
+    from grader.progress import summary_text
+
+    spec = load_spec_or_usage(args.assignment)
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or folder")
+    options = options_from(args)
+    outdir = Path(args.outdir)
+    outcome = run_batch(args.paths, spec, options, outdir, workers=max(1, args.workers), force=args.force)
+    if outcome.skipped:
+        print(f"{len(outcome.skipped)} submission(s) already graded with the same content and spec: kept (use --force to regrade)")
+    for path in outcome.ignored_files:
+        print(f"ignored (not a notebook): {path}", file=sys.stderr)
+    graded = [r for r in outcome.results if r.submission in set(outcome.graded)]
+    print(summary_text(graded, str(outdir), outcome.wall_seconds, outcome.durations))
+    for line in outcome.internal_errors:
+        print(f"internal error: {line}", file=sys.stderr)
+    return 1 if outcome.internal_errors else 0
+
+
+def cmd_selftest(args) -> int:
+    from grader.selftest import run_selftest
+    from grader.spec import list_assignments
+
+    assignments = [args.assignment] if args.assignment else list_assignments()
+    for assignment in assignments:
+        load_spec_or_usage(assignment)
+    ok = run_selftest(assignments, quick=args.quick, workers=max(1, args.workers))
+    return 0 if ok else 1
+
+
+def cmd_export(args) -> int:
+    from grader import exports
+    from grader.batch import output_paths, similar_pairs, write_class_outputs
+    from grader.gradebook import Gradebook
+
+    outdir = Path(args.outdir)
+    if not (outdir / "gradebook.sqlite").exists():
+        raise UsageError(f"{outdir}: no gradebook.sqlite here (run `grader grade ... -o {outdir}` first)")
+    with Gradebook(outdir / "gradebook.sqlite") as book:
+        for assignment in book.assignments():
+            spec = load_spec_or_usage(assignment)
+            results = book.current_results(assignment)
+            if args.format in ("all", "gradescope"):
+                for result in results:
+                    exports.write_gradescope(result, output_paths(outdir, result.submission)["gradescope"])
+            if args.format in ("all", "csv", "canvas"):
+                write_class_outputs(results, outdir, spec, similar_pairs=similar_pairs(results, spec))
+            print(f"{assignment}: {len(results)} submission(s) exported to {outdir}")
+    return 0
+
+
+def cmd_release(args) -> int:
+    from grader.release import ReleaseError, release
+
+    load_spec_or_usage(args.assignment)
+    try:
+        for path in release(args.assignment, args.outdir):
+            print(f"wrote {path}")
+    except ReleaseError as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "check": cmd_check, "grade": cmd_grade, "selftest": cmd_selftest, "export": cmd_export, "release": cmd_release}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed its one-line usage error
+        return 2 if exc.code else 0
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("grader: interrupted; finished submissions are saved, run the same command again to go on", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal fault: say so in one line, keep the traceback for debugging
+        if os.environ.get("GRADER_DEBUG"):
+            traceback.print_exc()
+        print(f"grader: internal error: {type(exc).__name__}: {exc} (set GRADER_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,437 @@
+"""Grade one submission: the pipeline, step by step.
+
+    load -> static analysis -> run cells in a sandboxed worker -> probe each check
+    -> compare with the reference (computed here, never sent over) -> diagnose -> score
+
+Only this module knows the order; each step lives in its own module.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as _dt
+import io
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader import analysis, bank, inputs as input_gen
+from grader.compare import Policy, Verdict, compare
+from grader.diagnose import equals_input
+from grader.execute import CallOutcome, Session
+from grader.load import Notebook, load_notebook
+from grader.result import CellOutcome, Execution, IntegrityFlag, Result, TestResult
+from grader.sandbox import Limits, SandboxConfig
+from grader.spec import Check, Spec
+
+
+@dataclass(frozen=True)
+class Options:
+    limits: Limits = field(default_factory=Limits)
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    defs_only: bool = False
+
+
+@dataclass
+class Probe:
+    """One check's inputs, and the reference's observation for them."""
+
+    check: Check
+    env: dict[str, Any]
+    call: dict[str, Any]  # what the worker needs: names, seeds, what to read back
+    payload: dict[str, Any]  # the inputs sent over
+    expected: dict[str, Any]  # reference observation: {"return": ..., "attrs": ..., "globals": ...}
+
+
+def submission_id(path: str | Path) -> str:
+    """A folder per student (LMS exports) names the student; otherwise the file's stem."""
+    path = Path(path)
+    return path.stem
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------------ probes
+
+
+def build_probe(spec: Spec, check: Check) -> Probe:
+    reference = spec.reference_module()
+    env = input_gen.make_inputs(check.let, check.seed, reference)
+    args = [input_gen.resolve(a, env) for a in check.args]
+    kwargs = {k: input_gen.resolve(v, env) for k, v in check.kwargs.items()}
+    payload: dict[str, Any] = {"args": args, "kwargs": kwargs}
+    call: dict[str, Any] = {"seed": check.call_seed}
+    if check.timeout:
+        call["timeout"] = check.timeout
+    if check.class_name:
+        call.update({"class": check.class_name, "method": check.method})
+        payload["init"] = [input_gen.resolve(a, env) for a in check.init]
+        payload["attrs"] = {k: input_gen.resolve(v, env) for k, v in check.attrs.items()}
+    else:
+        call["function"] = check.function
+    if check.globals:
+        payload["globals"] = {k: input_gen.resolve(v, env) for k, v in check.globals.items()}
+    if check.read_globals:
+        call["read_globals"] = list(check.read_globals)
+    if check.read_attrs:
+        call["read_attrs"] = list(check.read_attrs)
+    expected = reference_observation(spec, check, env, payload)
+    return Probe(check, env, call, payload, expected)
+
+
+def reference_observation(spec: Spec, check: Check, env: dict, payload: dict, impl=None) -> dict[str, Any]:
+    """What the reference (or a bank variant, `impl`) observes for the same inputs, in this process."""
+    reference = spec.reference_module()
+    payload = copy.deepcopy(payload)
+    args = payload["args"] if check.ref_args is None else [input_gen.resolve(a, env) for a in check.ref_args]
+    kwargs = payload["kwargs"]
+    observed: dict[str, Any] = {}
+    with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
+        if check.call_seed is not None:
+            np.random.seed(check.call_seed)
+        if check.class_name and check.reference is None:
+            obj = getattr(reference, check.class_name)(*payload["init"])
+            for attr, value in payload["attrs"].items():
+                setattr(obj, attr, value)
+            if check.call_seed is not None:
+                np.random.seed(check.call_seed)
+            method = impl.__get__(obj) if impl else getattr(obj, check.method)
+            observed["return"] = method(*args, **kwargs)
+            observed["attrs"] = {a: getattr(obj, a) for a in check.read_attrs}
+        else:
+            name = check.reference or check.function
+            fn = impl or getattr(reference, name, None) or getattr(spec.bank_module(), name)
+            if check.globals:
+                kwargs = dict(kwargs, **payload.get("globals", {}))
+            value = fn(*args, **kwargs)
+            if check.reference and isinstance(value, dict) and "return" in value:
+                observed = value  # an adapter returns the whole observation
+            else:
+                observed["return"] = value
+    return {k: v for k, v in observed.items() if k in check.compare}
+
+
+# ------------------------------------------------------------------ judging one call
+
+
+def judge(spec: Spec, probe: Probe, outcome: CallOutcome) -> Verdict:
+    """Compare the student's observation with the reference's, then look for a named cause."""
+    check = probe.check
+    if outcome.status != "ok":
+        if outcome.error.startswith("NotImplementedError"):
+            return Verdict(False, "not written yet: it still raises NotImplementedError", "not-implemented")
+        named = error_diagnosis(outcome.error)
+        message = outcome.error + (f" ({named[1]})" if named else "")
+        diagnosis = named[0] if named else ("raises" if outcome.status == "error" else outcome.status)
+        return Verdict(False, message, diagnosis, {"traceback": outcome.traceback})
+    student = {k: v for k, v in outcome.value.items() if k in check.compare}
+    policy = Policy(check.rtol, check.atol, check.dtype, spec.function(check.function).returns)
+    verdict = compare_observation(student, probe.expected, policy)
+    if verdict.passed:
+        if outcome.mutated:
+            names = ", ".join(f"argument {i + 1}" for i in outcome.mutated)
+            return Verdict(False, f"right values, but it changes its {names} in place: callers still holding the input see it change", "modifies-input")
+        ret = student.get("return")
+        if check.dtype == "float32-note" and isinstance(ret, np.ndarray) and ret.dtype != np.float32:
+            return Verdict(True, f"the handout asks for float32, this returns {ret.dtype} (no points lost: an earlier version of the handout asked for it)", "note-dtype")
+        return verdict
+    # A result identical to an input: a stub or an update that does nothing.
+    ret = student.get("return")
+    if ret is not None and equals_input(ret, probe.payload["args"]) is not None:
+        i = equals_input(ret, probe.payload["args"])
+        return replace(verdict, message=verdict.message + f"; it returns argument {i + 1} unchanged (a stub, or an update that does nothing?)", diagnosis="returns-input-unchanged")
+    named = match_variant(spec, probe, student, policy)
+    if named is not None:
+        variant = named
+        if variant.kind == "accepted":
+            return Verdict(True, f"accepted: {variant.text}", variant.id)
+        return replace(verdict, message=verdict.message + f"; this is what happens when {variant.text}", diagnosis=variant.id)
+    return verdict
+
+
+ERROR_CAUSES = (
+    ("cannot reshape array of size", "hard-coded-size", "a size written as a number (10, 64, ...) instead of read from the arrays' shapes"),
+    ("could not be broadcast together", "shape-mismatch", "shapes do not line up: a transposed matrix, or a sum without keepdims?"),
+    ("not aligned", "shape-mismatch", "a matrix product of mismatched shapes: transposed weights, or samples in rows instead of columns?"),
+    ("matmul: Input operand", "shape-mismatch", "a matrix product of mismatched shapes: transposed weights, or samples in rows instead of columns?"),
+    ("required positional argument", "wrong-signature", "the grader calls it with the signature the task asks for"),
+    ("positional argument", "wrong-signature", "the grader calls it with the signature the task asks for"),
+    ("is not defined", "undefined-name", "a name it uses does not exist when it runs: defined in a later cell, misspelt, or never defined"),
+    ("RecursionError", "recursion", "it calls itself without end"),
+    ("MemoryError", "memory", "it needs far more memory than the inputs call for"),
+)
+
+
+def error_diagnosis(error: str) -> tuple[str, str] | None:
+    """A named cause for a common exception message."""
+    for fragment, ident, sentence in ERROR_CAUSES:
+        if fragment in error:
+            return ident, sentence
+    return None
+
+
+def compare_observation(student: dict, expected: dict, policy: Policy) -> Verdict:
+    """Compare the parts of an observation: the return value, then attributes, then globals."""
+    for part, value in expected.items():
+        if part == "return":
+            verdict = compare(student.get("return"), value, policy)
+        else:
+            label = {"attrs": "attribute", "globals": "global"}[part]
+            got = student.get(part) or {}
+            for name, ref in value.items():
+                verdict = compare(got.get(name), ref, policy, f"{label} {name}")
+                if not verdict.passed:
+                    return verdict
+            continue
+        if not verdict.passed:
+            return verdict
+    return Verdict(True)
+
+
+def match_variant(spec: Spec, probe: Probe, student: dict, policy: Policy):
+    """The first banked variant whose output on these inputs equals the student's."""
+    module = spec.bank_module()
+    check = probe.check
+    candidates = [v for v in bank.for_function(module, check.function) if v.kind == "accepted" and v.id in check.accept]
+    candidates += bank.for_function(module, check.function, "mistake")
+    for variant in candidates:
+        try:
+            expected = reference_observation(spec, check, probe.env, probe.payload, impl=variant.impl)
+        except Exception:
+            continue  # a mistake that cannot even run on these inputs explains nothing
+        if compare_observation(student, expected, policy).passed:
+            return variant
+    return None
+
+
+def partial_credit(spec: Spec, probe: Probe, outcome: CallOutcome) -> tuple[float, str] | None:
+    """Behavioural partial credit from the bank (e.g. a training loss that falls like the reference's)."""
+    module = spec.bank_module()
+    name = probe.check.partial.get("function")
+    if not name or module is None or outcome.status != "ok":
+        return None
+    fn = getattr(module, name)
+    with contextlib.redirect_stdout(io.StringIO()):
+        fraction, message = fn(probe.env, outcome.value, probe.expected)
+    return max(0.0, min(1.0, fraction)) * float(probe.check.partial.get("points", 0.0)), message
+
+
+# ------------------------------------------------------------------ the whole submission
+
+
+def describe_call(check: Check, payload: dict) -> str:
+    args = ", ".join(input_gen.describe(a) for a in payload["args"])
+    kwargs = ", ".join(f"{k}={input_gen.describe(v)}" for k, v in payload["kwargs"].items())
+    inner = ", ".join(p for p in (args, kwargs) if p)
+    if check.class_name:
+        init = ", ".join(input_gen.describe(a) for a in payload.get("init", []))
+        return f"{check.class_name}({init}).{check.method}({inner})"
+    return f"{check.function}({inner})"
+
+
+class Grader:
+    """Grades notebooks for one spec; holds what is per-spec, nothing per-student."""
+
+    def __init__(self, spec: Spec, options: Options | None = None) -> None:
+        self.spec = spec
+        self.options = options or Options()
+        self.probes = [build_probe(spec, check) for check in spec.checks]
+        self.reference = spec.reference_module()
+
+    def invalid(self, path: str | Path, message: str, content_hash: str = "", submission: str | None = None) -> Result:
+        """A result for a file that could not be run at all: every check is there, at zero."""
+        tests = tuple(
+            TestResult(c.name, c.function, "missing", 0.0, c.points, "not graded: " + message) for c in self.spec.checks
+        )
+        return Result(
+            assignment=self.spec.id,
+            submission=submission or submission_id(path),
+            score=0.0,
+            max_score=self.spec.max_score,
+            execution=Execution("invalid", 0.0, (), "none", message),
+            tests=tests,
+            notebook=str(path),
+            content_hash=content_hash,
+            spec_version=self.spec.digest,
+            manual_review=self.spec.manual_review,
+            graded_at=now_iso(),
+        )
+
+    def grade(self, path: str | Path, submission: str | None = None, notebook: Notebook | None = None) -> Result:
+        """Grade one file. Raises load.NotebookError for a file that is not a notebook."""
+        started = time.perf_counter()
+        nb = notebook or load_notebook(path)
+        submission = submission or submission_id(path)
+        py2 = analysis.python2_reason(nb)
+        if py2:
+            return self.invalid(path, py2, nb.content_hash, submission)
+        defined = analysis.defined_functions(nb)
+        cells = [(c.index, analysis.defs_only(analysis.transform_cell(c.source)) if self.options.defs_only else c.source) for c in nb.code_cells()]
+        with Session(self.options.limits, self.options.sandbox) as session:
+            outcomes, status = session.run_cells(cells)
+            tests = self.run_checks(session, defined, outcomes)
+            student_seconds = session.student_seconds
+            isolation = session.isolation
+        seconds = time.perf_counter() - started
+        flags = tuple(IntegrityFlag(flag, detail) for flag, detail in analysis.scan_integrity(nb))
+        return Result(
+            assignment=self.spec.id,
+            submission=submission,
+            score=round(sum(t.score for t in tests), 4),
+            max_score=self.spec.max_score,
+            execution=Execution(
+                status=status,
+                seconds=round(seconds, 3),
+                cells=tuple(o for o in outcomes if o.status != "ok"),
+                isolation=isolation,
+                message="" if status == "ok" else summary_line(outcomes),
+                harness_seconds=round(max(seconds - student_seconds, 0.0), 3),
+            ),
+            tests=tuple(tests),
+            integrity=flags,
+            notebook=str(path),
+            content_hash=nb.content_hash,
+            spec_version=self.spec.digest,
+            manual_review=self.spec.manual_review,
+            graded_at=now_iso(),
+        )
+
+    def run_checks(self, session: Session, defined: dict, outcomes: list[CellOutcome]) -> list[TestResult]:
+        results: list[TestResult] = []
+        broken: set[str] = set()  # graded functions that failed a check of their own
+        said_missing: set[str] = set()
+        for probe in self.probes:
+            check = probe.check
+            outcome = session.call(probe.call, probe.payload)
+            if outcome.status == "missing":
+                broken.add(check.function)
+                text = self.missing_text(check.function, defined, outcomes) if check.function not in said_missing else f"{check.function} is missing (see above)"
+                said_missing.add(check.function)
+                results.append(TestResult(check.name, check.function, "missing", 0.0, check.points, text, "missing"))
+                continue
+            verdict = judge(self.spec, probe, outcome)
+            helper_note = ""
+            if not verdict.passed and verdict.diagnosis != "not-implemented":
+                retried = self.retry_with_reference_helpers(session, probe, broken)
+                if retried is not None:
+                    helpers, retry_outcome, retry_verdict = retried
+                    names = ", ".join(helpers)
+                    if retry_verdict.passed:
+                        verdict = Verdict(True, f"passes with the reference {names} in place of yours: your own logic is right, your {names} broke it", "broken-helper", {"helper_note": names})
+                    else:
+                        helper_note = f"It still fails with the reference {names} in place of yours, so the problem is in {check.function} itself."
+                        if outcome.status != "ok" and retry_outcome.status == "ok":
+                            # Past the broken helper, the function's own mistake shows.
+                            helper_note = f"With the reference {names} in place of yours it runs, but still fails: " + retry_verdict.message
+                            verdict = replace(verdict, diagnosis=retry_verdict.diagnosis or verdict.diagnosis, details=retry_verdict.details or verdict.details)
+                        elif retry_outcome.status != "ok" and retry_outcome.error and retry_outcome.error != outcome.error:
+                            helper_note = f"With the reference {names} in place of yours it still fails, with: {retry_verdict.message}"
+                            verdict = replace(verdict, diagnosis=retry_verdict.diagnosis or verdict.diagnosis)
+                        elif retry_verdict.diagnosis and not verdict.diagnosis:
+                            verdict = retry_verdict
+            results.append(self.test_result(probe, outcome, verdict, defined, helper_note))
+            if not verdict.passed or verdict.diagnosis == "broken-helper":
+                broken.add(check.function)  # callers are retried with the reference in its place
+        return results
+
+    def retry_with_reference_helpers(self, session: Session, probe: Probe, broken: set[str]):
+        helpers = [h for h in self.spec.function(probe.check.function).helpers if h in broken]
+        if not helpers:
+            return None
+
+        def answer(name: str, args: list, kwargs: dict):
+            with contextlib.redirect_stdout(io.StringIO()):
+                return getattr(self.reference, name)(*args, **kwargs)
+
+        outcome = session.call(dict(probe.call, helpers=helpers), probe.payload, answer)
+        return helpers, outcome, judge(self.spec, probe, outcome)
+
+    def test_result(self, probe: Probe, outcome: CallOutcome, verdict: Verdict, defined: dict, helper_note: str) -> TestResult:
+        check = probe.check
+        call = describe_call(check, probe.payload)
+        lines = []
+        if verdict.passed:
+            status, score = "passed", check.points
+            lines.append(verdict.message or "matches the reference")
+        else:
+            score = 0.0
+            status = {"ok": "failed", "timeout": "timeout", "crashed": "error"}.get(outcome.status, "error")
+            if verdict.diagnosis == "modifies-input":
+                score = check.points / 2
+            lines.append(f"called {call}")
+            lines.append(verdict.message)
+            if outcome.status == "ok" and check.partial:
+                credit = partial_credit(self.spec, probe, outcome)
+                if credit is not None and verdict.diagnosis not in self.no_partial_for():
+                    score = max(score, credit[0])
+                    lines.append(credit[1])
+            if helper_note:
+                lines.append(helper_note)
+            last = outcome.traceback.strip().splitlines()[-1] if outcome.traceback.strip() else ""
+            if last and last not in verdict.message and verdict.diagnosis != "not-implemented":
+                lines.append(last)
+        redefinition = self.redefinition_note(check.function, defined)
+        if redefinition:
+            lines.append(redefinition)
+            wanted = self.spec.function(check.function).params
+            last = defined[check.function][-1].params
+            if not verdict.passed and wanted and tuple(last) != tuple(wanted) and verdict.diagnosis in (None, "raises"):
+                verdict = replace(verdict, diagnosis="redefined-other-signature")
+        if check.note:
+            lines.append(check.note)
+        details = dict(verdict.details)
+        details["call"] = call
+        if outcome.traceback:
+            details["traceback"] = outcome.traceback
+        return TestResult(
+            name=check.name,
+            function=check.function,
+            status=status,
+            score=round(score, 4),
+            max_score=check.points,
+            output="\n".join(line for line in lines if line),
+            diagnosis=verdict.diagnosis,
+            details=details,
+        )
+
+    def no_partial_for(self) -> set[str]:
+        """Mistakes that earn no behavioural credit (e.g. minibatches never shuffled)."""
+        module = self.spec.bank_module()
+        return set(getattr(module, "NO_PARTIAL_CREDIT", ())) if module else set()
+
+    def missing_text(self, name: str, defined: dict, outcomes: list[CellOutcome]) -> str:
+        base = name.split(".")[0]
+        if base in defined:
+            cell = defined[base][-1].cell
+            failed = [o for o in outcomes if o.index == cell and o.status != "ok"]
+            if failed:
+                return f"{base} is defined in cell {cell}, but that cell failed ({failed[0].error}), so it never existed"
+        text = f"{name} is not defined in the notebook"
+        params = self.spec.function(name).params
+        hints = analysis.close_names(name, params or None, defined)
+        if hints:
+            text += "; did you mean: " + "; ".join(hints)
+        return text
+
+    def redefinition_note(self, name: str, defined: dict) -> str:
+        definitions = defined.get(name, [])
+        if len(definitions) < 2:
+            return ""
+        last = definitions[-1]
+        others = ", ".join(str(d.cell) for d in definitions[:-1])
+        note = f"{name} is defined {len(definitions)} times; the last definition (cell {last.cell}, parameters ({', '.join(last.params)})) is the one graded (earlier: cell {others})"
+        return note
+
+
+def summary_line(outcomes: list[CellOutcome]) -> str:
+    failed = [o for o in outcomes if o.status != "ok"]
+    if not failed:
+        return ""
+    first = failed[0]
+    more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
+    return f"cell {first.index}: {first.error}{more}"

@@ -1,0 +1,117 @@
+"""The result of grading one submission: frozen dataclasses and their JSON form.
+
+The JSON shape is a contract (see the README's "Result JSON"): reports, the
+gradebook and the Gradescope export all read it, so fields are only added,
+never renamed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXECUTION_STATUSES = ("ok", "errors", "timeout", "crashed", "invalid")
+TEST_STATUSES = ("passed", "failed", "error", "missing", "timeout")
+
+
+@dataclass(frozen=True)
+class CellOutcome:
+    """One code cell that did not simply succeed (or every cell, when asked)."""
+
+    index: int
+    status: str  # "ok" | "error" | "timeout" | "skipped"
+    error: str | None = None  # "NameError: name 'relup' is not defined"
+    source: str = ""  # excerpt of the cell's source
+    traceback: str = ""  # last lines of the traceback, ANSI codes removed
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Execution:
+    status: str  # one of EXECUTION_STATUSES
+    seconds: float
+    cells: tuple[CellOutcome, ...] = ()
+    isolation: str = "none"  # "bwrap" | "rlimits" | "none"
+    message: str = ""  # one line when the whole run went wrong
+    harness_seconds: float = 0.0  # time not spent in the student's cells or calls
+
+
+@dataclass(frozen=True)
+class TestResult:
+    name: str
+    function: str
+    status: str  # one of TEST_STATUSES
+    score: float
+    max_score: float
+    output: str = ""
+    diagnosis: str | None = None
+    # Structured detail for reports: call, expected/received shape and dtype,
+    # error statistics, a small grid of where values differ.
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IntegrityFlag:
+    flag: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Result:
+    assignment: str
+    submission: str
+    score: float
+    max_score: float
+    execution: Execution
+    tests: tuple[TestResult, ...] = ()
+    integrity: tuple[IntegrityFlag, ...] = ()
+    notebook: str = ""  # path of the graded file, as given
+    content_hash: str = ""  # sha256 of the submitted bytes
+    spec_version: str = ""
+    manual_review: tuple[str, ...] = ()  # written answers a person must read
+    graded_at: str = ""  # ISO time; excluded from determinism checks
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+
+def result_from_dict(data: dict[str, Any]) -> Result:
+    """Rebuild a Result from its JSON form (as written by Result.to_json)."""
+    execution = dict(data["execution"])
+    execution["cells"] = tuple(CellOutcome(**c) for c in execution.get("cells", ()))
+    return Result(
+        assignment=data["assignment"],
+        submission=data["submission"],
+        score=float(data["score"]),
+        max_score=float(data["max_score"]),
+        execution=Execution(**execution),
+        tests=tuple(TestResult(**t) for t in data.get("tests", ())),
+        integrity=tuple(IntegrityFlag(**f) for f in data.get("integrity", ())),
+        notebook=data.get("notebook", ""),
+        content_hash=data.get("content_hash", ""),
+        spec_version=data.get("spec_version", ""),
+        manual_review=tuple(data.get("manual_review", ())),
+        graded_at=data.get("graded_at", ""),
+    )
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write text so that readers see the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,70 @@
+"""The terminal summary of one result: function by function, what works and why not."""
+from __future__ import annotations
+
+import sys
+import textwrap
+from typing import TextIO
+
+from grader.result import Result
+
+MARKS = {"passed": "ok ", "failed": "XX ", "error": "XX ", "missing": "-- ", "timeout": "TO "}
+COLORS = {"passed": "\033[32m", "failed": "\033[31m", "error": "\033[31m", "missing": "\033[33m", "timeout": "\033[31m"}
+RESET = "\033[0m"
+
+
+def function_rows(result: Result) -> list[tuple[str, float, float, str, list]]:
+    """(function, score, max, worst status, failing tests) in the spec's order."""
+    rows: dict[str, list] = {}
+    for test in result.tests:
+        rows.setdefault(test.function, []).append(test)
+    out = []
+    for name, tests in rows.items():
+        failing = [t for t in tests if t.status != "passed"]
+        status = failing[0].status if failing else "passed"
+        out.append((name, sum(t.score for t in tests), sum(t.max_score for t in tests), status, failing))
+    return out
+
+
+def print_summary(result: Result, color: bool = False, stream: TextIO | None = None) -> None:
+    out = stream or sys.stdout
+
+    def paint(text: str, status: str) -> str:
+        return f"{COLORS.get(status, '')}{text}{RESET}" if color else text
+
+    ex = result.execution
+    print(f"{result.assignment}: {result.notebook}", file=out)
+    print(f"Score: {result.score:g} / {result.max_score:g}", file=out)
+    line = f"Notebook ran: {ex.status} in {ex.seconds:.1f} s (isolation: {ex.isolation})"
+    if ex.message:
+        line += f" - {ex.message}"
+    print(line, file=out)
+    print(file=out)
+    for name, score, top, status, failing in function_rows(result):
+        mark = paint(MARKS.get(status, "?? "), status)
+        diagnosis = next((t.diagnosis for t in failing if t.diagnosis), "") or ""
+        print(f"  {mark}{name:<30} {score:>5g} / {top:<5g} {diagnosis}", file=out)
+        shown = set()
+        for test in failing:
+            text = test.output.strip()
+            if text in shown:
+                continue
+            shown.add(text)
+            print(f"       - {test.name}", file=out)
+            for row in text.splitlines():
+                print(textwrap.indent(textwrap.fill(row, 100, subsequent_indent="    "), "         "), file=out)
+        notes = {t.output for t in result.tests if t.function == name and t.status == "passed" and t.diagnosis}
+        for note in sorted(notes):
+            print(f"         note: {note.splitlines()[0]}", file=out)
+    cells = [c for c in ex.cells if c.status != "ok"]
+    if cells:
+        print(f"\nCells that did not run cleanly ({len(cells)}):", file=out)
+        for cell in cells[:12]:
+            print(f"  cell {cell.index}: {cell.status}: {cell.error}", file=out)
+        if len(cells) > 12:
+            print(f"  ... and {len(cells) - 12} more", file=out)
+    if result.integrity:
+        print("\nFlags for the instructor:", file=out)
+        for flag in result.integrity:
+            print(f"  {flag.flag}: {flag.detail}", file=out)
+    if result.manual_review:
+        print(f"\nWritten answers read by a person ({len(result.manual_review)}): " + "; ".join(result.manual_review), file=out)

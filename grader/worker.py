@@ -1,0 +1,445 @@
+"""The student's side: runs notebook cells in an IPython shell and answers probe calls.
+
+This file is copied alone into the sandbox and run there as a script, so it
+imports nothing from the project: only the standard library, numpy and
+IPython. It speaks JSON lines with the grader over two private file
+descriptors (duplicated from stdin/stdout at start-up, before any student
+code runs); the student's own prints go to a capped capture instead.
+
+Values cross the boundary as a JSON tree whose arrays live in an .npz file
+(saved and loaded with allow_pickle=False): nothing is ever unpickled.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+
+# Set by main(): the grader's private channel, taken before any student code runs.
+PROTOCOL_IN = None
+PROTOCOL_OUT = None
+
+
+class Opaque:
+    """A returned object that is not plain data: only its type name and a short repr cross over."""
+
+    def __init__(self, type_name: str, text: str) -> None:
+        self.type_name = type_name
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} object>"
+
+
+class GradingTimeout(BaseException):
+    """Raised by the interval timer when a cell or call runs past its limit."""
+
+
+class CappedStream(io.TextIOBase):
+    """A text stream that keeps the first `limit` characters per cell and counts the rest."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.name = name
+        self.limit = limit
+        self.reset()
+
+    def reset(self) -> None:
+        self.parts: list[str] = []
+        self.kept = 0
+        self.dropped = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = self.limit - self.kept
+        if room > 0:
+            self.parts.append(text[:room])
+            self.kept += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def take(self) -> str:
+        out = "".join(self.parts)
+        if self.dropped:
+            out += f"\n... [{self.dropped} more characters of output dropped]"
+        self.reset()
+        return out
+
+
+def redirect_process_output(capture_path: str) -> None:
+    """Point fds 0-2 away from the protocol: stdin empty, C-level output to a file."""
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    sink = os.open(capture_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(sink, 1)
+    os.dup2(sink, 2)
+
+
+def on_timer(signum, frame):
+    raise GradingTimeout()
+
+
+def start_timer(seconds: float) -> None:
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+
+
+def stop_timer() -> None:
+    signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def send(message: dict) -> None:
+    PROTOCOL_OUT.write(json.dumps(message) + "\n")
+    PROTOCOL_OUT.flush()
+
+
+def receive() -> dict | None:
+    line = PROTOCOL_IN.readline()
+    return json.loads(line) if line else None
+
+
+# ---------------------------------------------------------------- values
+
+
+def decode(tree, arrays):
+    """Turn a JSON value tree and its arrays back into Python values."""
+    import numpy as np
+
+    kind = tree["t"]
+    if kind == "array":
+        return np.array(arrays[tree["k"]])
+    if kind in ("float", "int", "bool", "str"):
+        return tree["v"]
+    if kind == "none":
+        return None
+    if kind == "tuple":
+        return tuple(decode(item, arrays) for item in tree["items"])
+    if kind == "list":
+        return [decode(item, arrays) for item in tree["items"]]
+    if kind == "dict":
+        return {key: decode(item, arrays) for key, item in tree["items"].items()}
+    if kind == "object":
+        return Opaque(tree.get("type", "object"), tree.get("repr", ""))
+    raise ValueError(f"unknown value kind {kind!r}")
+
+
+def encode(value, arrays, depth=0):
+    """A JSON value tree for `value`, putting arrays into `arrays`; unknown objects by type name."""
+    import numpy as np
+
+    if depth > 6:
+        return {"t": "object", "type": type(value).__name__, "repr": "(nested too deep)"}
+    if value is None:
+        return {"t": "none"}
+    if isinstance(value, (bool, np.bool_)):
+        return {"t": "bool", "v": bool(value)}
+    if isinstance(value, (int, np.integer)) and abs(int(value)) < 2**53:
+        return {"t": "int", "v": int(value)}
+    if isinstance(value, (float, np.floating)):
+        return {"t": "float", "v": float(value)}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
+        key = f"a{len(arrays)}"
+        arrays[key] = np.ascontiguousarray(value)
+        return {"t": "array", "k": key}
+    if isinstance(value, (tuple, list)) and len(value) <= 10000:
+        kind = "tuple" if isinstance(value, tuple) else "list"
+        return {"t": kind, "items": [encode(item, arrays, depth + 1) for item in value]}
+    if isinstance(value, dict) and len(value) <= 1000 and all(isinstance(k, str) for k in value):
+        return {"t": "dict", "items": {k: encode(v, arrays, depth + 1) for k, v in value.items()}}
+    if isinstance(value, str):
+        return {"t": "str", "v": value[:2000]}
+    try:
+        text = repr(value)[:200]
+    except BaseException:
+        text = "(repr failed)"
+    return {"t": "object", "type": type(value).__name__, "repr": text}
+
+
+def snapshot(value):
+    """A deep copy of the arrays inside an argument, to notice in-place changes."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return type(value)(snapshot(v) for v in value) if isinstance(value, tuple) else [snapshot(v) for v in value]
+    if isinstance(value, dict):
+        return {k: snapshot(v) for k, v in value.items()}
+    return value
+
+
+def same(a, b) -> bool:
+    import numpy as np
+
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        try:
+            return np.array_equal(a, b, equal_nan=True)
+        except BaseException:
+            return False
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except BaseException:
+        return False
+
+
+# ---------------------------------------------------------------- the shell
+
+
+def make_shell(workdir: str):
+    """An IPython shell with notebook-like magics that cannot leave the sandbox."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.text import SList
+
+    shell = InteractiveShell.instance(colors="NoColor")
+    shell.history_manager.enabled = False
+
+    def no_shell(cmd):
+        print(f"[grader] shell command not run while grading: !{cmd}")
+        return 0
+
+    shell.system = no_shell
+    shell.system_raw = no_shell
+    shell.system_piped = no_shell
+    shell.getoutput = lambda cmd, split=True, depth=0: SList()
+
+    def matplotlib_magic(line):  # inline or notebook: figures are drawn off-screen
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+
+    def load_magic(line):
+        path = line.split()[-1] if line.split() else ""
+        if not path or not os.path.isfile(path):
+            raise FileNotFoundError(f"%load: no file {path!r} in the grading folder")
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            source = handle.read()
+        outcome = shell.run_cell(source, store_history=False)
+        if outcome.error_in_exec is not None:
+            raise outcome.error_in_exec
+        if outcome.error_before_exec is not None:
+            raise outcome.error_before_exec
+
+    shell.register_magic_function(matplotlib_magic, "line", "matplotlib")
+    shell.register_magic_function(load_magic, "line", "load")
+    for name in ("pip", "conda"):
+        shell.register_magic_function(lambda line, _n=name: print(f"[grader] %{_n} is not run while grading"), "line", name)
+
+    # MPLBACKEND=Agg is set in the environment, so pyplot needs no import here (it is slow).
+    return shell
+
+
+def error_text(exc: BaseException) -> str:
+    if isinstance(exc, GradingTimeout):
+        return "timeout"
+    name = type(exc).__name__
+    message = str(exc).strip().splitlines()
+    return f"{name}: {message[0][:300]}" if message else name
+
+
+def traceback_tail(exc: BaseException, lines: int = 12) -> str:
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    tail = text.strip().splitlines()[-lines:]
+    return "\n".join(line for line in tail if "grader_worker.py" not in line)
+
+
+def run_cell(shell, message, stdout: CappedStream, stderr: CappedStream) -> dict:
+    started = time.perf_counter()
+    start_timer(message["timeout"])
+    error = None
+    try:
+        outcome = shell.run_cell(message["source"], store_history=True, silent=False)
+        error = outcome.error_before_exec or outcome.error_in_exec
+    except GradingTimeout as exc:
+        error = exc
+    except BaseException as exc:  # SystemExit and friends raised past IPython
+        error = exc
+    finally:
+        stop_timer()
+    reply = {"op": "cell", "index": message["index"], "seconds": time.perf_counter() - started}
+    if error is None:
+        reply["status"] = "ok"
+    else:
+        reply["status"] = "timeout" if isinstance(error, GradingTimeout) else "error"
+        reply["error"] = error_text(error)
+        reply["traceback"] = traceback_tail(error)
+    reply["stdout"] = stdout.take()[:4000]
+    reply["stderr"] = stderr.take()[:4000]
+    return reply
+
+
+# ---------------------------------------------------------------- probe calls
+
+
+def helper_proxy(name: str, call_id: int):
+    """A stand-in for one of the student's helpers that asks the grader for the reference's answer."""
+    import numpy as np
+
+    counter = [0]
+
+    def proxy(*args, **kwargs):
+        counter[0] += 1
+        arrays: dict = {}
+        tree = encode({"args": list(args), "kwargs": kwargs}, arrays)
+        path = os.path.join(".grader", f"helper_{call_id}_{name}_{counter[0]}.npz")
+        np.savez(path, **arrays)
+        send({"op": "helper", "name": name, "tree": tree, "file": path})
+        answer = receive()
+        if answer is None or answer.get("status") != "ok":
+            raise RuntimeError(f"reference {name} could not be used: {answer and answer.get('error')}")
+        with np.load(answer["file"], allow_pickle=False) as data:
+            return decode(answer["tree"], dict(data))
+
+    proxy.__name__ = name
+    return proxy
+
+
+def resolve_target(shell, spec):
+    """The callable named by the call spec, or a reason it is not there."""
+    ns = shell.user_ns
+    if spec.get("class"):
+        cls = ns.get(spec["class"])
+        if cls is None:
+            return None, f"class {spec['class']} is not defined"
+        return cls, None
+    fn = ns.get(spec["function"])
+    if fn is None:
+        return None, f"{spec['function']} is not defined"
+    if not callable(fn):
+        return None, f"{spec['function']} is a {type(fn).__name__}, not a function"
+    return fn, None
+
+
+def do_call(shell, message, stdout: CappedStream, stderr: CappedStream) -> dict:
+    import numpy as np
+
+    spec = message["spec"]
+    ns = shell.user_ns
+    started = time.perf_counter()
+    with np.load(message["file"], allow_pickle=False) as data:
+        arrays = dict(data)
+    inputs = decode(message["tree"], arrays)
+    reply = {"op": "result", "id": message["id"]}
+    target, missing = resolve_target(shell, spec)
+    if missing:
+        reply.update(status="missing", error=missing)
+        return reply
+
+    saved = {}
+    for name in spec.get("helpers", []):
+        saved[name] = ns.get(name, KeyError)
+        ns[name] = helper_proxy(name, message["id"])
+    for name, value in inputs.get("globals", {}).items():
+        ns[name] = value
+    args, kwargs = inputs.get("args", []), inputs.get("kwargs", {})
+    before = snapshot(args)
+    obj = None
+    start_timer(spec.get("timeout", 30))
+    try:
+        if spec.get("seed") is not None:
+            np.random.seed(spec["seed"])
+        if spec.get("class"):
+            obj = target(*inputs.get("init", []))
+            for attr, value in inputs.get("attrs", {}).items():
+                setattr(obj, attr, value)
+            method = getattr(obj, spec["method"], None)
+            if method is None:
+                raise AttributeError(f"{spec['class']} has no method {spec['method']}")
+            value = method(*args, **kwargs)
+        else:
+            value = target(*args, **kwargs)
+        stop_timer()
+        out: dict = {}
+        observed = {"return": value}
+        if spec.get("read_globals"):
+            observed["globals"] = {g: ns.get(g) for g in spec["read_globals"]}
+        if spec.get("read_attrs") and obj is not None:
+            observed["attrs"] = {a: getattr(obj, a, None) for a in spec["read_attrs"]}
+        reply["tree"] = encode(observed, out)
+        reply["file"] = os.path.join(".grader", f"out_{message['id']}.npz")
+        np.savez(reply["file"], **out)
+        reply["mutated"] = [i for i, (a, b) in enumerate(zip(before, args)) if not same(a, b)]
+        reply["status"] = "ok"
+    except GradingTimeout:
+        reply.update(status="timeout", error=f"did not return within {spec.get('timeout', 30)} s")
+    except BaseException as exc:
+        stop_timer()
+        reply.update(status="error", error=error_text(exc), traceback=traceback_tail(exc, 8))
+    finally:
+        stop_timer()
+        for name, old in saved.items():
+            if old is KeyError:
+                ns.pop(name, None)
+            else:
+                ns[name] = old
+    reply["seconds"] = time.perf_counter() - started
+    reply["stdout"] = stdout.take()[:2000]
+    stderr.take()
+    return reply
+
+
+def hide_project(project_root: str) -> None:
+    """Where no OS sandbox hides the grader's own packages, at least take them off the import path."""
+    if not project_root:
+        return
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != project_root]
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__ + repr(f)]
+    for name in list(sys.modules):
+        if name.split(".")[0] in ("grader", "reference"):
+            del sys.modules[name]
+
+
+def main() -> None:
+    global PROTOCOL_IN, PROTOCOL_OUT
+    PROTOCOL_IN = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    PROTOCOL_OUT = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    workdir = os.getcwd()
+    os.makedirs(".grader", exist_ok=True)
+    redirect_process_output(os.path.join(".grader", "process-output.txt"))
+    signal.signal(signal.SIGALRM, on_timer)
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-size writes fail instead of killing us
+    hide_project(os.environ.pop("GRADER_HIDE_ROOT", ""))
+    sys.path.insert(0, workdir)
+    limit = int(os.environ.get("GRADER_OUTPUT_LIMIT", "20000"))
+    stdout, stderr = CappedStream("<stdout>", limit), CappedStream("<stderr>", limit)
+    sys.stdout, sys.stderr = stdout, stderr
+    try:
+        shell = make_shell(workdir)
+    except BaseException as exc:
+        send({"op": "fatal", "error": error_text(exc), "traceback": traceback_tail(exc)})
+        os._exit(1)
+    send({"op": "ready", "pid": os.getpid()})
+    while True:
+        message = receive()
+        if message is None or message["op"] == "quit":
+            break
+        if message["op"] == "run":
+            reply = run_cell(shell, message, stdout, stderr)
+        elif message["op"] == "call":
+            reply = do_call(shell, message, stdout, stderr)
+        elif message["op"] == "defined":
+            ns = shell.user_ns
+            reply = {"op": "defined", "names": sorted(k for k in ns if not k.startswith("_") and callable(ns[k]))}
+        else:
+            reply = {"op": "error", "error": f"unknown op {message['op']!r}"}
+        send(reply)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

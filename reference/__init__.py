@@ -1,0 +1,1 @@
+"""Trusted NumPy reference solutions for the handouts, and the data layer they use."""
