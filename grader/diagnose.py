@@ -71,7 +71,9 @@ def array_relation(student: np.ndarray, reference: np.ndarray, rtol: float, atol
     if norm > 0:
         ratio = float(np.dot(student.ravel(), reference.ravel()) / norm)
         if np.allclose(student, ratio * reference, rtol=1e-4, atol=atol * max(1.0, abs(ratio))):
-            return factor_name(ratio, tuple(sorted(set(reference.shape), reverse=True)))
+            named = factor_name(ratio, tuple(sorted(set(reference.shape), reverse=True)))
+            if named:
+                return named
     if student.ndim == 2 and np.all(reference > 0) and np.all(np.isclose(reference.sum(axis=0), 1.0)):
         if np.isclose(student.sum(), 1.0) and not np.allclose(student.sum(axis=0), 1.0):
             return "normalised-whole-batch", "normalised over the whole batch instead of per sample (per column)"

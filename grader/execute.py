@@ -57,6 +57,8 @@ class CallOutcome:
 def describe_exit(code: int | None) -> str:
     if code is None:
         return "the notebook's process stopped answering"
+    if code > 128 and code - 128 in {s.value for s in signal.Signals}:
+        code = -(code - 128)  # bubblewrap reports a child killed by signal N as 128 + N
     if code < 0:
         try:
             name = signal.Signals(-code).name

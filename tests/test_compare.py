@@ -1,0 +1,154 @@
+"""The comparison series and the named diagnoses, on hand-made student/reference pairs."""
+import numpy as np
+import pytest
+
+from grader.compare import Policy, compare
+from grader.diagnose import diff_grid, equals_input
+from grader.worker import Opaque
+
+rng = np.random.default_rng(0)
+REF = rng.standard_normal((4, 6))
+P = Policy()
+
+
+def test_equal_arrays_pass():
+    assert compare(REF.copy(), REF, P).passed
+
+
+def test_tiny_float_noise_passes_but_real_error_fails():
+    assert compare(REF + 1e-12, REF, P).passed
+    verdict = compare(REF + 1e-3, REF, P)
+    assert not verdict.passed
+    assert verdict.details["max_abs_error"] == pytest.approx(1e-3, rel=1e-6)
+    assert verdict.details["mismatch_count"] == REF.size
+
+
+def test_float32_result_gets_float32_tolerance():
+    assert compare(REF.astype(np.float32), REF, P).passed
+    assert not compare((REF * 1.01).astype(np.float32), REF, P).passed
+
+
+@pytest.mark.parametrize(
+    "student, diagnosis",
+    [
+        (None, "returns-none"),
+        (Opaque("Figure", "<Figure>"), "wrong-type"),
+        (REF.T.copy(), "transposed"),
+        (-REF, "sign-flipped"),
+        (100 * REF, "percent-vs-fraction"),
+        (REF / 100, "fraction-vs-percent"),
+        (10 * REF, "factor-10"),
+        (REF * 6, "factor-n"),  # 6 = the number of columns (samples)
+        (REF / 6, "factor-1/n"),
+        (REF * 3.7, "constant-factor"),
+        (np.zeros_like(REF), "all-zero"),
+        (np.ones((3, 8)), "wrong-shape"),
+    ],
+)
+def test_named_causes(student, diagnosis):
+    verdict = compare(student, REF, P)
+    assert not verdict.passed
+    assert verdict.diagnosis == diagnosis, verdict.message
+
+
+def test_square_transpose_is_named():
+    square = rng.standard_normal((5, 5))
+    verdict = compare(square.T.copy(), square, P)
+    assert verdict.diagnosis == "transposed"
+
+
+def test_missing_keepdims_is_named():
+    bias = rng.standard_normal((5, 1))
+    broadcast = bias - rng.standard_normal(5)  # (5, 1) - (5,) -> (5, 5)
+    verdict = compare(broadcast, bias, P)
+    assert verdict.diagnosis == "missing-keepdims"
+    assert "(5, 5)" in verdict.message
+
+
+def test_nan_on_large_inputs_is_named():
+    student = REF.copy()
+    student[0, 0] = np.nan
+    verdict = compare(student, REF, P)
+    assert verdict.diagnosis == "not-finite"
+    assert "1 of 24" in verdict.message
+
+
+def test_softmax_normalised_over_whole_batch_is_named():
+    a = rng.standard_normal((10, 7))
+    per_column = np.exp(a) / np.exp(a).sum(axis=0)
+    whole = np.exp(a) / np.exp(a).sum()
+    assert compare(whole, per_column, P).diagnosis == "normalised-whole-batch"
+    rows = np.exp(a) / np.exp(a).sum(axis=1, keepdims=True)
+    assert compare(rows, per_column, P).diagnosis == "normalised-wrong-axis"
+
+
+def test_scalar_comparisons_name_percent_and_factor():
+    assert compare(12.5, 12.5, P).passed
+    assert compare(np.float64(12.5), 12.5, P).passed
+    assert compare(np.array([12.5]), 12.5, P).passed
+    assert compare(0.125, 12.5, P).diagnosis == "fraction-vs-percent"
+    assert compare(1.25, 12.5, P).diagnosis == "factor-0.1"
+    assert compare(float("nan"), 12.5, P).diagnosis == "not-finite"
+    assert compare("12.5", 12.5, P).diagnosis == "wrong-type"
+
+
+def test_tuples_compare_item_by_item_with_labels():
+    net = (REF, REF[:, :1])
+    labelled = Policy(labels=("W1", "b1"))
+    verdict = compare((REF, REF[:, :1] + 1), net, labelled)
+    assert not verdict.passed
+    assert verdict.message.startswith("b1:")
+    assert compare((REF,), net, P).diagnosis == "wrong-length"
+    assert compare(REF, net, P).diagnosis == "wrong-type"
+
+
+def test_dicts_need_every_key():
+    grads = {"W": REF, "b": REF[0]}
+    assert compare({"W": REF, "b": REF[0], "extra": 1}, grads, P).passed
+    assert compare({"W": REF}, grads, P).diagnosis == "missing-keys"
+
+
+def test_lists_of_lists_compare_as_arrays():
+    reference = [[-0.4404, 0.4404], [-0.4404, 0.4404]]
+    assert compare([[-0.4404, 0.4404], [-0.4404, 0.4404]], reference, Policy(atol=1e-4)).passed
+    assert compare(np.array(reference), reference, Policy(atol=1e-4)).passed
+    assert not compare([[0.4404, -0.4404], [0.4404, -0.4404]], reference, Policy(atol=1e-4)).passed
+
+
+@pytest.mark.parametrize(
+    "policy, student, ok",
+    [
+        ("float32", REF.astype(np.float32), True),
+        ("float32", REF, False),
+        ("float", np.round(REF).astype(int), False),
+        ("int", np.array([1, 2, 3]), True),
+        ("int", np.array([1.0, 2.0, 3.0]), True),
+        ("int", np.array([1.5, 2.0, 3.0]), False),
+        ("number", np.array([1, 0, 1]), True),
+    ],
+)
+def test_dtype_policies(policy, student, ok):
+    reference = student.astype(np.float64) if policy != "float" else REF
+    if policy == "float32":
+        reference = REF
+    verdict = compare(student, reference, Policy(dtype=policy))
+    assert verdict.passed is ok, verdict.message
+
+
+def test_integer_answers_that_are_exact_pass_a_float_policy():
+    onehot = np.eye(3)
+    assert compare(onehot.astype(int), onehot, P).passed
+
+
+def test_diff_grid_is_bounded_and_scaled():
+    diff = np.abs(rng.standard_normal((100, 300)))
+    grid = diff_grid(diff)
+    assert len(grid) == 24 and len(grid[0]) == 24
+    assert max(max(row) for row in grid) == pytest.approx(1.0)
+    assert len(diff_grid(np.arange(5.0))) == 5
+
+
+def test_equals_input_finds_a_stub_that_returns_its_argument():
+    net = (REF, REF[:, :1])
+    assert equals_input(net, [REF, net]) == 1
+    assert equals_input((REF + 1, REF[:, :1]), [REF, net]) is None
