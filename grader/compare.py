@@ -121,6 +121,7 @@ def compare_scalars(student: Any, reference: float, policy: Policy, path: str) -
     text = f"{where}returned {value:.6g}; expected {reference:.6g}"
     if cause:
         text += f" ({cause[1]})"
+        details["diagnosis_text"] = cause[1]
     return Verdict(False, text, cause[0] if cause else None, details)
 
 
@@ -147,6 +148,7 @@ def compare_arrays(student: Any, reference: Any, policy: Policy, path: str) -> V
             text = f"{where}shape {tuple(student.shape)}; expected {tuple(reference.shape)}"
             if cause:
                 text += f" ({cause[1]})"
+                details["diagnosis_text"] = cause[1]
             return Verdict(False, text, cause[0] if cause else "wrong-shape", details)
     dtype_problem = check_dtype(student, reference, policy)
     if dtype_problem:
@@ -175,6 +177,7 @@ def compare_arrays(student: Any, reference: Any, policy: Policy, path: str) -> V
     )
     if cause:
         text += f"; {cause[1]}"
+        details["diagnosis_text"] = cause[1]
     return Verdict(False, text, cause[0] if cause else None, details)
 
 

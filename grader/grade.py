@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
+import re
 import datetime as _dt
 import io
 import time
@@ -26,6 +28,9 @@ from grader.load import Notebook, load_notebook
 from grader.result import CellOutcome, Execution, IntegrityFlag, Result, TestResult
 from grader.sandbox import Limits, SandboxConfig
 from grader.spec import Check, Spec
+
+
+MIN_FINGERPRINT = 240  # characters of normalised code below which similarity proves nothing
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,10 @@ def judge(spec: Spec, probe: Probe, outcome: CallOutcome) -> Verdict:
         named = error_diagnosis(outcome.error)
         message = outcome.error + (f" ({named[1]})" if named else "")
         diagnosis = named[0] if named else ("raises" if outcome.status == "error" else outcome.status)
-        return Verdict(False, message, diagnosis, {"traceback": outcome.traceback})
+        details = {"traceback": outcome.traceback}
+        if named:
+            details["diagnosis_text"] = named[1]
+        return Verdict(False, message, diagnosis, details)
     student = {k: v for k, v in outcome.value.items() if k in check.compare}
     policy = Policy(check.rtol, check.atol, check.dtype, spec.function(check.function).returns)
     verdict = compare_observation(student, probe.expected, policy)
@@ -150,7 +158,8 @@ def judge(spec: Spec, probe: Probe, outcome: CallOutcome) -> Verdict:
         variant = named
         if variant.kind == "accepted":
             return Verdict(True, f"accepted: {variant.text}", variant.id)
-        return replace(verdict, message=verdict.message + f"; this is what happens when {variant.text}", diagnosis=variant.id)
+        details = dict(verdict.details, diagnosis_text=variant.text)
+        return replace(verdict, message=verdict.message + f"; this is what happens when {variant.text}", diagnosis=variant.id, details=details)
     return verdict
 
 
@@ -242,6 +251,8 @@ class Grader:
         self.options = options or Options()
         self.probes = [build_probe(spec, check) for check in spec.checks]
         self.reference = spec.reference_module()
+        self._official: dict[str, list[tuple[str, str]]] | None = None
+        self._notebook: Notebook | None = None  # the one being graded, for messages
 
     def invalid(self, path: str | Path, message: str, content_hash: str = "", submission: str | None = None) -> Result:
         """A result for a file that could not be run at all: every check is there, at zero."""
@@ -271,6 +282,7 @@ class Grader:
         if py2:
             return self.invalid(path, py2, nb.content_hash, submission)
         defined = analysis.defined_functions(nb)
+        self._notebook = nb
         cells = [(c.index, analysis.defs_only(analysis.transform_cell(c.source)) if self.options.defs_only else c.source) for c in nb.code_cells()]
         with Session(self.options.limits, self.options.sandbox) as session:
             outcomes, status = session.run_cells(cells)
@@ -278,7 +290,7 @@ class Grader:
             student_seconds = session.student_seconds
             isolation = session.isolation
         seconds = time.perf_counter() - started
-        flags = tuple(IntegrityFlag(flag, detail) for flag, detail in analysis.scan_integrity(nb))
+        flags = tuple(IntegrityFlag(flag, detail) for flag, detail in analysis.scan_integrity(nb)) + self.copy_flags(defined)
         return Result(
             assignment=self.spec.id,
             submission=submission,
@@ -300,6 +312,41 @@ class Grader:
             manual_review=self.spec.manual_review,
             graded_at=now_iso(),
         )
+
+    def copy_flags(self, defined: dict) -> tuple[IntegrityFlag, ...]:
+        """Graded functions whose code is the reference's or the solution's, up to names and formatting."""
+        flags = []
+        for fn in self.spec.functions:
+            if fn.given or fn.name not in defined:
+                continue
+            mine = defined[fn.name][-1]
+            if len(analysis.function_fingerprint(mine.source)) < MIN_FINGERPRINT:
+                continue  # too short to tell copying from writing the obvious
+            for label, source in self.official_sources(fn.name):
+                score = analysis.similarity(mine.source, source)
+                if score >= 0.99:
+                    flags.append(IntegrityFlag(f"matches-{label}", f"cell {mine.cell}: {fn.name} is the {label} solution's code up to names and formatting (similarity {score:.2f})"))
+                    break
+        return tuple(flags)
+
+    def official_sources(self, name: str) -> list[tuple[str, str]]:
+        if self._official is None:
+            self._official = {}
+            for fn in self.spec.functions:
+                found = []
+                ref = getattr(self.reference, fn.name, None)
+                if callable(ref):
+                    try:
+                        found.append(("reference", inspect.getsource(ref)))
+                    except (OSError, TypeError):
+                        pass
+                self._official[fn.name] = found
+            solution = self.spec.folder / "solution.ipynb"
+            if solution.exists():
+                for fname, definitions in analysis.defined_functions(load_notebook(solution)).items():
+                    if fname in self._official:
+                        self._official[fname].append(("handout", definitions[-1].source))
+        return self._official.get(name, [])
 
     def run_checks(self, session: Session, defined: dict, outcomes: list[CellOutcome]) -> list[TestResult]:
         results: list[TestResult] = []
@@ -411,6 +458,11 @@ class Grader:
             failed = [o for o in outcomes if o.index == cell and o.status != "ok"]
             if failed:
                 return f"{base} is defined in cell {cell}, but that cell failed ({failed[0].error}), so it never existed"
+        pattern = re.compile(rf"^\s*(def|class)\s+{re.escape(base)}\b", re.M)
+        for cell, message in analysis.unparsable_cells(self._notebook) if self._notebook else []:
+            source = next((c.source for c in self._notebook.cells if c.index == cell), "")
+            if pattern.search(source):
+                return f"{base} is written in cell {cell}, but that cell has a SyntaxError ({message}), so it never ran"
         text = f"{name} is not defined in the notebook"
         params = self.spec.function(name).params
         hints = analysis.close_names(name, params or None, defined)

@@ -97,6 +97,7 @@ class Function:
     helpers: tuple[str, ...] = ()  # graded names it may call: tried with the reference's in place
     params: tuple[str, ...] = ()  # the signature the handout asks for, for "close name" hints
     returns: tuple[str, ...] = ()  # names of the items it returns as a tuple, for feedback
+    given: bool = False  # the handout gives its code: never a sign of copying
     description: str = ""
 
 
@@ -212,6 +213,7 @@ def load_spec(assignment_id: str, root: Path | None = None) -> Spec:
             helpers=_tuple(body.get("helpers")),
             params=_tuple(body.get("params")),
             returns=_tuple(body.get("returns")),
+            given=bool(body.get("given", False)),
             description=str(body.get("description", "")),
         )
         for name, body in raw.get("functions", {}).items()

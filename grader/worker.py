@@ -180,13 +180,13 @@ def snapshot(value):
 
 
 def same(a, b) -> bool:
+    """Equality that no patch of numpy by the student can change: shapes, dtypes and raw bytes."""
     import numpy as np
 
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        try:
-            return np.array_equal(a, b, equal_nan=True)
-        except BaseException:
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
             return False
+        return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):

@@ -313,6 +313,18 @@ def minibatch_shuffled_once(x, d, net, T, B=100, gamma=0.05):
     return net
 
 
+@accepted("backprop_minibatch_shallow", "one index array is reshuffled in place at every epoch: correct minibatch training, drawn in another order than the handout's")
+def minibatch_reshuffled_in_place(x, d, net, T, B=100, gamma=0.05):
+    N = x.shape[1]
+    order = np.arange(N)
+    for _ in range(T):
+        np.random.shuffle(order)
+        for start in range(0, N, B):
+            batch = order[start:start + B]
+            net = update_shallow(x[:, batch], d[:, batch], net, gamma)
+    return net
+
+
 @partial_credit("backprop_minibatch_shallow")
 def minibatch_loss_falls(env, student, expected):
     """Credit for minibatches drawn another way: the loss must fall at least half as far as the reference's."""
