@@ -70,7 +70,7 @@ def build_probe(spec: Spec, check: Check) -> Probe:
     args = [input_gen.resolve(a, env) for a in check.args]
     kwargs = {k: input_gen.resolve(v, env) for k, v in check.kwargs.items()}
     payload: dict[str, Any] = {"args": args, "kwargs": kwargs}
-    call: dict[str, Any] = {"seed": check.call_seed}
+    call: dict[str, Any] = {"seed": check.call_seed, "repeat": check.repeat}
     if check.timeout:
         call["timeout"] = check.timeout
     if check.class_name:
@@ -106,14 +106,16 @@ def reference_observation(spec: Spec, check: Check, env: dict, payload: dict, im
             if check.call_seed is not None:
                 np.random.seed(check.call_seed)
             method = impl.__get__(obj) if impl else getattr(obj, check.method)
-            observed["return"] = method(*args, **kwargs)
+            for _ in range(check.repeat):
+                observed["return"] = method(*args, **kwargs)
             observed["attrs"] = {a: getattr(obj, a) for a in check.read_attrs}
         else:
             name = check.reference or check.function
             fn = impl or getattr(reference, name, None) or getattr(spec.bank_module(), name)
             if check.globals:
                 kwargs = dict(kwargs, **payload.get("globals", {}))
-            value = fn(*args, **kwargs)
+            for _ in range(check.repeat):
+                value = fn(*args, **kwargs)
             if check.reference and isinstance(value, dict) and "return" in value:
                 observed = value  # an adapter returns the whole observation
             else:
@@ -248,7 +250,11 @@ class Grader:
 
     def __init__(self, spec: Spec, options: Options | None = None) -> None:
         self.spec = spec
-        self.options = options or Options()
+        options = options or Options()
+        if spec.data_files:  # the handout's helper modules go into every sandbox folder
+            extra = tuple(spec.folder / f for f in spec.data_files)
+            options = replace(options, sandbox=replace(options.sandbox, extra_files=options.sandbox.extra_files + extra))
+        self.options = options
         self.probes = [build_probe(spec, check) for check in spec.checks]
         self.reference = spec.reference_module()
         self._official: dict[str, list[tuple[str, str]]] | None = None

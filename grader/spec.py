@@ -44,6 +44,7 @@ CHECK_KEYS = {
     "read_attrs": "instance attributes read back after the call",
     "compare": "what is compared: 'return', 'globals', 'attrs' (list)",
     "call_seed": "numpy global RNG seed set just before both calls (training functions)",
+    "repeat": "call it this many times in a row (e.g. a few training steps); the last return is compared",
     "rtol": "relative tolerance",
     "atol": "absolute tolerance",
     "dtype": "dtype policy: 'float' (any float), 'float32', 'float64', 'int', 'any'",
@@ -72,6 +73,7 @@ class Check:
     read_attrs: tuple[str, ...] = ()
     compare: tuple[str, ...] = ("return",)
     call_seed: int | None = None
+    repeat: int = 1
     rtol: float = 1e-6
     atol: float = 1e-8
     dtype: str = "float"
@@ -180,6 +182,7 @@ def _parse_check(raw: dict, position: int, where: str) -> Check:
         read_attrs=_tuple(raw.get("read_attrs")),
         compare=_tuple(raw.get("compare", "return")),
         call_seed=raw.get("call_seed"),
+        repeat=int(raw.get("repeat", 1)),
         rtol=float(raw.get("rtol", 1e-6)),
         atol=float(raw.get("atol", 1e-8)),
         dtype=str(raw.get("dtype", "float")),

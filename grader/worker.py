@@ -359,9 +359,11 @@ def do_call(shell, message, stdout: CappedStream, stderr: CappedStream) -> dict:
             method = getattr(obj, spec["method"], None)
             if method is None:
                 raise AttributeError(f"{spec['class']} has no method {spec['method']}")
-            value = method(*args, **kwargs)
+            for _ in range(spec.get("repeat", 1)):
+                value = method(*args, **kwargs)
         else:
-            value = target(*args, **kwargs)
+            for _ in range(spec.get("repeat", 1)):
+                value = target(*args, **kwargs)
         stop_timer()
         out: dict = {}
         observed = {"return": value}

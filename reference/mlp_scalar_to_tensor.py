@@ -322,6 +322,13 @@ def run_analysis(source=None, epochs: int = 5, runs: int = 3, lr: float = 0.03,
             "final": final_accuracy(best, source, epochs, batch_size)}
 
 
+def _smooth(values, window: int) -> np.ndarray:
+    """Running mean over `window` consecutive values (for readable per-instance loss curves)."""
+    values = np.asarray(values, dtype=float)
+    window = max(1, min(window, len(values)))
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
 def plot_analysis(results: dict, folder) -> list[Path]:
     """Write loss_curve.png, train_vs_val.png, runs_mean_std.png, lr_sweep.png into folder."""
     import matplotlib
@@ -338,9 +345,13 @@ def plot_analysis(results: dict, folder) -> list[Path]:
         plt.close(fig)
         paths.append(folder / name)
 
+    window = max(1, len(curves["batch_loss"]) // 200)
     fig, ax = plt.subplots()
-    ax.plot(curves["batch_loss"], lw=0.5)
+    ax.plot(curves["batch_loss"], lw=0.3, alpha=0.3, label="per batch")
+    ax.plot(np.arange(window - 1, len(curves["batch_loss"])),
+            _smooth(curves["batch_loss"], window), label=f"running mean of {window}")
     ax.set(xlabel="batch", ylabel="training loss", title="Loss per batch")
+    ax.legend()
     save(fig, "loss_curve.png")
     fig, ax = plt.subplots()
     epochs = np.arange(1, len(curves["train_loss"]) + 1)
@@ -350,11 +361,14 @@ def plot_analysis(results: dict, folder) -> list[Path]:
     ax.legend()
     save(fig, "train_vs_val.png")
     fig, ax = plt.subplots()
-    steps = np.arange(len(rep["batch_mean"]))
-    ax.plot(steps, rep["batch_mean"], lw=0.7, label=f"mean of {len(rep['batch_loss'])} runs")
-    ax.fill_between(steps, rep["batch_mean"] - rep["batch_std"],
-                    rep["batch_mean"] + rep["batch_std"], alpha=0.3, label="+- 1 std")
-    ax.set(xlabel="batch", ylabel="training loss", title="Runs from different initialisations")
+    # smooth each run first, then take mean and std across runs
+    runs = np.array([_smooth(r, window) for r in rep["batch_loss"]])
+    steps = np.arange(window - 1, window - 1 + runs.shape[1])
+    mean, std = runs.mean(axis=0), runs.std(axis=0)
+    ax.plot(steps, mean, label=f"mean of {len(runs)} runs")
+    ax.fill_between(steps, mean - std, mean + std, alpha=0.3, label="+- 1 std")
+    ax.set(xlabel="batch", ylabel=f"training loss (running mean of {window})",
+           title="Runs from different initialisations")
     ax.legend()
     save(fig, "runs_mean_std.png")
     fig, ax = plt.subplots()
