@@ -147,13 +147,17 @@ def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool 
         for sub in submissions:
             if not force and book.is_current(spec.id, sub.id, file_hash(sub.path), spec.digest):
                 outcome.skipped.append(sub.id)
+                if not output_paths(outdir, sub.id)["json"].exists():
+                    # Recorded but its files were lost (a kill in between): write them again.
+                    current = {r.submission: r for r in book.current_results(spec.id)}
+                    write_outputs(current[sub.id], outdir)
             else:
                 todo.append(sub)
         with Progress(len(todo), stream=progress_stream) as progress:
             for status, data, seconds in _grade_all(todo, spec.id, options, workers):
                 result = result_from_dict(data)
+                write_outputs(result, outdir)  # files first: a kill before the record means a regrade, never a gap
                 book.record(result)
-                write_outputs(result, outdir)
                 outcome.graded.append(result.submission)
                 outcome.durations[result.submission] = seconds
                 if status == "internal":

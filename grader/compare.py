@@ -65,6 +65,8 @@ def kind_of(value: Any) -> str:
         return f"a list of {len(value)}"
     if isinstance(value, dict):
         return f"a dict with keys {sorted(value)}"
+    if isinstance(value, str):
+        return f"the string {value[:60]!r}"
     return f"a {type(value).__name__}"
 
 

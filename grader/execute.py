@@ -250,7 +250,7 @@ class Session:
             try:
                 reply = self._request({"op": "run", "index": index, "source": source, "timeout": limit}, limit)
             except WorkerTimeout:
-                outcomes.append(CellOutcome(index, "timeout", f"cell ran past its {limit:.0f} s limit and ignored the interrupt", excerpt(source), seconds=limit))
+                outcomes.append(CellOutcome(index, "timeout", f"cell did not finish within its {limit:.0f} s limit (it ignored the interrupt, or broke the notebook's process)", excerpt(source), seconds=limit))
                 status = worse(status, "timeout")
                 self._restart()
                 continue

@@ -148,6 +148,19 @@ def worker_command(workdir: Path, isolation: str) -> list[str]:
     return python
 
 
+def _die_with_parent() -> None:
+    """Linux: the worker is killed if the grader dies (a killed batch leaves nothing running)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def limit_resources(limits: Limits):
     """A preexec function that applies rlimits in the child before it becomes the worker."""
 
@@ -163,5 +176,6 @@ def limit_resources(limits: Limits):
         except (ValueError, OSError):
             pass
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        _die_with_parent()
 
     return apply
