@@ -201,7 +201,7 @@ def run_autograder_script(assignment: str) -> str:
 set -uo pipefail
 
 cd /autograder/source
-python3 -m pip install --quiet --no-input /autograder/source
+python3 -m pip install --quiet --no-input -e /autograder/source
 
 mkdir -p /autograder/results
 shopt -s nullglob

@@ -160,8 +160,9 @@ def judge(spec: Spec, probe: Probe, outcome: CallOutcome) -> Verdict:
         variant = named
         if variant.kind == "accepted":
             return Verdict(True, f"accepted: {variant.text}", variant.id)
+        message = verdict.message  # the generic cause stays: it says what is seen, the bank says why
         details = dict(verdict.details, diagnosis_text=variant.text)
-        return replace(verdict, message=verdict.message + f"; this is what happens when {variant.text}", diagnosis=variant.id, details=details)
+        return replace(verdict, message=message + f"; this is what happens when {variant.text}", diagnosis=variant.id, details=details)
     return verdict
 
 
