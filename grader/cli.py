@@ -85,6 +85,13 @@ def options_from(args):
     for name in ("cell_timeout", "timeout", "memory"):
         if getattr(args, name) <= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be positive")
+    if args.data is not None or os.environ.get("GRADER_DATA"):
+        from reference.data import IdxError, resolve_data_dir
+
+        try:
+            resolve_data_dir(args.data)
+        except (IdxError, OSError) as exc:
+            raise UsageError(f"--data: {exc}") from None
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.timeout, memory_bytes=int(args.memory * 1024**3))
     return Options(limits=limits, sandbox=SandboxConfig(mode=args.sandbox, data_source=args.data, subsample=args.subsample), defs_only=args.defs_only)
 
@@ -108,8 +115,9 @@ def cmd_list(args) -> int:
         spec = load_spec_or_usage(assignment)
         print(f"{spec.id}  ({spec.max_score:g} points)  {spec.title}")
         for fn in spec.functions:
-            params = f"({', '.join(fn.params)})" if fn.params else ""
-            print(f"    {fn.name}{params:<32} {spec.points_for(fn.name):>5g} pts  {len(spec.checks_for(fn.name))} check(s)")
+            signature = fn.name + (f"({', '.join(fn.params)})" if fn.params else "")
+            given = "  (given)" if fn.given else ""
+            print(f"    {signature:<62} {spec.points_for(fn.name):>5g} pts  {len(spec.checks_for(fn.name))} check(s){given}")
         if spec.manual_review:
             print(f"    + {len(spec.manual_review)} written answer(s) for a person to read")
         print()
@@ -157,6 +165,12 @@ def cmd_grade(args) -> int:
     if missing:
         raise UsageError(f"{missing[0]}: no such file or folder")
     options = options_from(args)
+    from grader.sandbox import SandboxError, choose_isolation
+
+    try:
+        choose_isolation(options.sandbox.mode)  # say it once, before any notebook runs
+    except SandboxError as exc:
+        raise UsageError(str(exc)) from None
     outdir = Path(args.outdir)
     outcome = run_batch(args.paths, spec, options, outdir, workers=max(1, args.workers), force=args.force)
     if outcome.skipped:
@@ -231,6 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed: not an error
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
     except KeyboardInterrupt:
         print("grader: interrupted; finished submissions are saved, run the same command again to go on", file=sys.stderr)
         return 130

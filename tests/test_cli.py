@@ -122,3 +122,8 @@ def test_release_writes_a_student_notebook(tmp_path):
 def test_export_without_a_gradebook_is_a_usage_error(tmp_path):
     proc = grader("export", "-o", tmp_path)
     assert proc.returncode == 2 and "gradebook" in proc.stderr
+
+
+def test_an_unusable_data_folder_is_a_usage_error(tmp_path):
+    proc = grader("check", SOLUTION, "--data", tmp_path / "no-such-folder")
+    assert proc.returncode == 2 and "--data" in proc.stderr and "Traceback" not in proc.stderr
