@@ -302,6 +302,9 @@ def defs_only(source: str) -> str:
 def _keep(node: ast.stmt) -> bool:
     if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return True
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and _class_attribute(node.targets[0]):
+        # `NeuralNet.grad_loss = my_grad_loss`: attaching a function to a class defines a method.
+        return isinstance(node.value, (ast.Name, ast.Lambda, ast.Attribute)) and not _makes_call(node.value)
     if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         if node.value is None or not all(_plain_target(t) for t in targets):
@@ -333,6 +336,11 @@ def _run_cell_magic(tree: ast.Module) -> tuple[str, str] | None:
     if len(args) != 3 or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args):
         return None
     return args[0].value, args[2].value
+
+
+def _class_attribute(target: ast.expr) -> bool:
+    """`Name.attr` where Name starts with a capital letter (a class, by convention)."""
+    return isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id[:1].isupper()
 
 
 def _plain_target(target: ast.expr) -> bool:
