@@ -37,8 +37,19 @@ class Policy:
 
 
 def is_numeric_list(value: Any) -> bool:
+    """A (nested) list of numbers with a rectangular shape, so it compares as one array."""
+    if not _numbers_only(value):
+        return False
+    try:
+        np.asarray(value, dtype=float)
+    except (ValueError, TypeError):
+        return False  # ragged: (dW, db, dV, dc) compares item by item
+    return True
+
+
+def _numbers_only(value: Any) -> bool:
     if isinstance(value, (list, tuple)) and value:
-        return all(is_numeric_list(v) or isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in value)
+        return all(_numbers_only(v) or isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in value)
     return False
 
 

@@ -386,8 +386,10 @@ class Grader:
                         elif retry_outcome.status != "ok" and retry_outcome.error and retry_outcome.error != outcome.error:
                             helper_note = f"With the reference {names} in place of yours it still fails, with: {retry_verdict.message}"
                             verdict = replace(verdict, diagnosis=retry_verdict.diagnosis or verdict.diagnosis)
-                        elif retry_verdict.diagnosis and not verdict.diagnosis:
-                            verdict = retry_verdict
+                        elif retry_outcome.status == "ok" and retry_verdict.message != verdict.message:
+                            helper_note = f"With the reference {names} in place of yours it still fails: " + retry_verdict.message
+                            if retry_verdict.diagnosis and (not verdict.diagnosis or retry_verdict.details.get("diagnosis_text")):
+                                verdict = replace(verdict, diagnosis=retry_verdict.diagnosis)
             results.append(self.test_result(probe, outcome, verdict, defined, helper_note))
             if not verdict.passed or verdict.diagnosis == "broken-helper":
                 broken.add(check.function)  # callers are retried with the reference in its place

@@ -75,7 +75,12 @@ def _copy(rng, spec, env):
     return value
 
 
+def _none(rng, spec, env):
+    return None  # TOML has no null: `{ gen = "none" }` passes Python's None
+
+
 GENERATORS: dict[str, Callable] = {
+    "none": _none,
     "randn": _randn,
     "uniform": _uniform,
     "with_zeros": _with_zeros,

@@ -152,3 +152,10 @@ def test_equals_input_finds_a_stub_that_returns_its_argument():
     net = (REF, REF[:, :1])
     assert equals_input(net, [REF, net]) == 1
     assert equals_input((REF + 1, REF[:, :1]), [REF, net]) is None
+
+
+def test_ragged_lists_compare_item_by_item():
+    reference = [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [0.0, 0.0, 0.0], [-0.5, 0.5]]
+    assert compare([[[0, 0, 0], [0, 0, 0]], [0, 0, 0], [-0.5, 0.5]], reference, P).passed
+    verdict = compare([[[0, 0, 0], [0, 0, 0]], [0, 0, 0], [0.5, -0.5]], reference, P)
+    assert not verdict.passed and verdict.message.startswith("[2]")

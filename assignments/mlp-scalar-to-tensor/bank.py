@@ -45,10 +45,13 @@ NO_PARTIAL_CREDIT = ("train-scalar-one-epoch", "train-epoch-never-shuffled", "tr
 
 def _arrays(value):
     """Lists -> float arrays, tuples kept as tuples (so ragged results compare item by item)."""
-    if isinstance(value, tuple):
+    if isinstance(value, list) and not any(isinstance(v, (list, tuple)) and v and isinstance(v[0], (list, tuple)) for v in value):
+        try:
+            return np.asarray(value, dtype=float)
+        except ValueError:  # ragged: e.g. a parameter list [W, b, V, c]
+            pass
+    if isinstance(value, (tuple, list)):
         return tuple(_arrays(v) for v in value)
-    if isinstance(value, list):
-        return np.asarray(value, dtype=float)
     return value
 
 
@@ -319,7 +322,7 @@ def _mean_scalar_loss(xs, ys, params):
 
 @partial_credit("train_scalar")
 def scalar_loss_falls(env, student, expected):
-    """Credit for a loop that trains in another order: the mean loss must fall at least half as far as the reference's."""
+    """Credit for a loop that trains (e.g. in another order): the mean loss must fall at least half as far as the reference's."""
     xs, ys = env["xtrain"], env["ytrain"]
     start = [env[n] for n in ("W", "b", "V", "c")]
     try:
@@ -330,7 +333,7 @@ def scalar_loss_falls(env, student, expected):
     before = _mean_scalar_loss(xs, ys, start)
     target = _mean_scalar_loss(xs, ys, expected["return"][0])
     if np.isfinite(loss) and loss <= before - 0.5 * (before - target):
-        return 1.0, f"the mean loss still falls from {before:.4f} to {loss:.4f} (reference: {target:.4f}): partial credit for training that works in another order"
+        return 1.0, f"the mean loss still falls from {before:.4f} to {loss:.4f} (reference: {target:.4f}): partial credit for training that works, though the values differ from the reference's"
     return 0.0, f"the mean loss goes from {before:.4f} to {loss:.4f} (reference: {target:.4f}): the training does not work"
 
 
@@ -346,6 +349,11 @@ def sigmoid_sign(x):
 def sigmoid_exp_ratio(x):
     e = np.exp(x)
     return e / (1 + e)
+
+
+@mistake("sigmoid", "operator precedence: 1 / 1 + np.exp(-x) is 1 + exp(-x); write 1 / (1 + np.exp(-x))")
+def sigmoid_precedence(x):
+    return 1 / 1 + np.exp(-x)
 
 
 @mistake("softmax", "exp() of the raw logits overflows on large inputs: subtract the maximum first")
@@ -634,7 +642,7 @@ def train_epoch_loss_after_step(X, targets, params, lr, batch_size=32, rng=0):
 
 @partial_credit("train_epoch")
 def epoch_loss_falls(env, student, expected):
-    """Credit for batches drawn another way: the mean loss must fall at least half as far as the reference's."""
+    """Credit for an epoch that trains (e.g. batches drawn another way): the mean loss must fall at least half as far as the reference's."""
     X, t = env["X"], env["targets"]
     start = tuple(env[n] for n in ("W", "b", "V", "c"))
     try:
@@ -645,5 +653,5 @@ def epoch_loss_falls(env, student, expected):
     before = loss_batch(X, t, *start)
     target = loss_batch(X, t, *expected["return"][0])
     if np.isfinite(loss) and loss <= before - 0.5 * (before - target):
-        return 1.0, f"the mean loss still falls from {before:.4f} to {loss:.4f} (reference: {target:.4f}): partial credit for batches drawn another way"
+        return 1.0, f"the mean loss still falls from {before:.4f} to {loss:.4f} (reference: {target:.4f}): partial credit for training that works, though the values differ from the reference's"
     return 0.0, f"the mean loss goes from {before:.4f} to {loss:.4f} (reference: {target:.4f}): the training does not work"
