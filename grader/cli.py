@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import replace
 import sys
 import time
 import traceback
@@ -27,6 +28,28 @@ EXAMPLES = {
 
 class UsageError(Exception):
     """Bad input or usage: printed as one line, exit 2."""
+
+
+class InternalFault(Exception):
+    """The grader or the machine failed: printed as one line, exit 1."""
+
+
+def resolve_sandbox(options, refuse_fallback: bool):
+    """Prove the isolation works once, before any notebook runs; the options then carry it."""
+    from grader.execute import HarnessFault, resolve_isolation
+    from grader.sandbox import SandboxError
+
+    try:
+        isolation, why_not = resolve_isolation(options.sandbox.mode, options.limits)
+    except (SandboxError, HarnessFault) as exc:
+        raise UsageError(str(exc)) from None
+    if why_not and refuse_fallback:
+        raise UsageError(
+            f"bubblewrap cannot isolate other people's notebooks here ({why_not}); install it "
+            "(apt-get install bubblewrap) or pass --sandbox none to accept running them with resource limits only")
+    if why_not:
+        print(f"grader: warning: running without bubblewrap ({why_not}); resource limits only", file=sys.stderr)
+    return replace(options, isolation=isolation)
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -129,6 +152,7 @@ def cmd_check(args) -> int:
     from grader.grade import Grader
     from grader.load import NotebookError, assignment_id_hint, load_notebook
     from grader.result import write_atomic
+    from grader.execute import HarnessFault
     from grader.sandbox import SandboxError
     from grader.spec import guess_assignment
     from grader.summary import print_summary
@@ -142,10 +166,11 @@ def cmd_check(args) -> int:
     if not assignment:
         raise UsageError(f"{args.notebook}: cannot tell which assignment this is; name it with -a (see `grader list`)")
     spec = load_spec_or_usage(assignment)
+    options = resolve_sandbox(options, refuse_fallback=False)
     try:
         result = Grader(spec, options).grade(args.notebook, notebook=nb)
-    except SandboxError as exc:
-        raise UsageError(str(exc)) from None
+    except (SandboxError, HarnessFault) as exc:
+        raise InternalFault(f"{args.notebook} was not graded: {exc}") from None
     if args.json:
         write_atomic(args.json, result.to_json())
     if args.html:
@@ -164,14 +189,11 @@ def cmd_grade(args) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"{missing[0]}: no such file or folder")
-    options = options_from(args)
-    from grader.sandbox import SandboxError, choose_isolation
-
-    try:
-        choose_isolation(options.sandbox.mode)  # say it once, before any notebook runs
-    except SandboxError as exc:
-        raise UsageError(str(exc)) from None
     outdir = Path(args.outdir)
+    options = options_from(args)
+    hidden = tuple(Path(p).resolve() for p in args.paths) + (outdir.resolve(),)
+    options = replace(options, sandbox=replace(options.sandbox, hidden=hidden))
+    options = resolve_sandbox(options, refuse_fallback=True)
     outcome = run_batch(args.paths, spec, options, outdir, workers=max(1, args.workers), force=args.force)
     if outcome.skipped:
         print(f"{len(outcome.skipped)} submission(s) already graded with the same content and spec: kept (use --force to regrade)")
@@ -245,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
+    except InternalFault as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # output piped into `head` and closed: not an error
         try:
             sys.stdout = open(os.devnull, "w")

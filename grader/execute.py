@@ -1,36 +1,44 @@
 """The grader's side of a student's process: start it, run cells, make probe calls, survive it.
 
-A `Session` owns one worker process (see worker.py) in a fresh sandbox
-folder. Cells run in order; a failing cell is recorded and the next one
+A `Session` owns one worker process (see worker.py) in a sandbox (see
+sandbox.py). Cells run in order; a failing cell is recorded and the next one
 runs. A cell that hangs past its limit is interrupted by the worker's own
 timer; one that cannot be interrupted (a loop that swallows the interrupt, a
 crash, os._exit) costs the worker, which is restarted and brought back to the
 same state by replaying the cells that had succeeded, so the rest of the
 notebook is still run and graded.
+
+Starting the process is a handshake: until the worker says it is ready, no
+student code has run, so a process that dies before then is the machine's
+fault (`HarnessFault`, with bubblewrap's or Python's own words), never the
+student's. After it, everything the process sends is checked as hostile data
+(channel.py), and the only thing the grader does on its request is answer a
+retry's declared helpers with the reference, within a budget (`HelperPolicy`).
 """
 from __future__ import annotations
 
-import json
 import os
-import select
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-
 from grader import sandbox
+from grader.channel import Channel, ChannelClosed, ChannelGarbage, ChannelTimeout, decode_tree
 from grader.result import CellOutcome
-from grader.worker import decode, encode
+from grader.worker import encode
 
 HARD_GRACE = 3.0  # seconds past a limit before the worker is killed rather than interrupted
 MAX_RESTARTS = 4
+START_TIMEOUT = 60.0  # seconds for Python, numpy and IPython to start in the sandbox
 
-HelperFn = Callable[[str, list, dict], Any]
+
+class HarnessFault(Exception):
+    """The grader or the machine failed, not the student: never recorded as a grade."""
 
 
 class WorkerDied(Exception):
@@ -54,6 +62,17 @@ class CallOutcome:
     stdout: str = ""
 
 
+@dataclass
+class HelperPolicy:
+    """Which reference answers one retry may ask for, and how many."""
+
+    allowed: frozenset[str]
+    answer: Callable[[str, list, dict], Any]
+    budget: int
+    used: int = 0
+    refused: list[str] = field(default_factory=list)  # names asked for that were not allowed
+
+
 def describe_exit(code: int | None) -> str:
     if code is None:
         return "the notebook's process stopped answering"
@@ -75,16 +94,60 @@ def describe_exit(code: int | None) -> str:
     return f"the notebook's process exited with code {code} (sys.exit or os._exit in the notebook)"
 
 
+# ------------------------------------------------------------------ choosing the isolation
+
+_PROBED: dict[tuple, str | None] = {}  # per process: (bwrap, python, euid) -> None if it works, else why not
+
+
+def probe_bwrap(limits: sandbox.Limits | None = None) -> str | None:
+    """Start the real worker interpreter under bubblewrap once; None when it works, else the reason."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return "bubblewrap (bwrap) is not installed"
+    key = (path, os.path.realpath(path), os.sys.executable, os.geteuid())
+    if key not in _PROBED:
+        config = sandbox.SandboxConfig(mode="bwrap")
+        try:
+            with Session(limits or sandbox.Limits(), config, isolation="bwrap", with_data=False):
+                pass
+            _PROBED[key] = None
+        except (HarnessFault, sandbox.SandboxError) as exc:
+            _PROBED[key] = str(exc)
+    return _PROBED[key]
+
+
+def resolve_isolation(mode: str, limits: sandbox.Limits | None = None) -> tuple[str, str | None]:
+    """The isolation to use for `mode`, and why bubblewrap was not used (None when it was or was not asked for).
+
+    Raises SandboxError when `--sandbox bwrap` was asked for and cannot start Python.
+    """
+    if mode == "none":
+        return "rlimits", None
+    reason = probe_bwrap(limits)
+    if reason is None:
+        return "bwrap", None
+    if mode == "bwrap":
+        raise sandbox.SandboxError(f"--sandbox bwrap: {reason}")
+    return "rlimits", reason
+
+
 class Session:
     """One student process: cells in, probe results out."""
 
-    def __init__(self, limits: sandbox.Limits, config: sandbox.SandboxConfig) -> None:
+    def __init__(self, limits: sandbox.Limits, config: sandbox.SandboxConfig, isolation: str | None = None,
+                 staged: Path | None = None, with_data: bool = True) -> None:
         self.limits = limits
         self.config = config
-        self.isolation = sandbox.choose_isolation(config.mode)
-        self.workdir: Path | None = None
+        if isolation is None:
+            isolation, _ = resolve_isolation(config.mode, limits)
+        self.isolation = isolation
+        self.staged = staged
+        self._own_stage = staged is None
+        self._with_data = with_data
+        self.launch: sandbox.Launch | None = None
         self.proc: subprocess.Popen | None = None
-        self._buffer = b""
+        self.channel: Channel | None = None
+        self._stderr = None
         self._calls = 0
         self.restarts = 0
         self.succeeded: list[tuple[int, str]] = []  # cells to replay after a restart
@@ -92,65 +155,104 @@ class Session:
         self.started = time.perf_counter()
         self.deadline = self.started + limits.notebook_timeout
 
+    @property
+    def containment(self) -> str:
+        return self.launch.containment if self.launch else ""
+
     # ------------------------------------------------------------ lifecycle
 
     def __enter__(self) -> "Session":
-        self.workdir = sandbox.prepare_workdir(self.config)
-        self._spawn()
+        try:
+            if self.staged is None:
+                self.staged = sandbox.stage(self.config, with_data=self._with_data)
+            self._spawn()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def _spawn(self) -> None:
-        assert self.workdir is not None
-        self._buffer = b""
-        self.proc = subprocess.Popen(
-            sandbox.worker_command(self.workdir, self.isolation),
-            cwd=self.workdir,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=sandbox.worker_env(self.limits, self.isolation),
-            preexec_fn=sandbox.limit_resources(self.limits),
-        )
-        ready = self._read(time.perf_counter() + 60)
-        if ready.get("op") != "ready":
-            raise WorkerDied(f"the worker did not start: {ready}")
+        assert self.staged is not None
+        if self.launch is not None:
+            self._cleanup_launch()
+        if self.isolation == "bwrap":
+            self.launch = sandbox.bwrap_launch(self.staged, self.limits, self.config, shutil.which("bwrap") or "bwrap")
+        else:
+            self.launch = sandbox.rlimits_launch(self.staged, self.limits, self.config)
+        self._stderr = tempfile.TemporaryFile()  # grader-owned: bubblewrap's and Python's own complaints
+        try:
+            self.proc = subprocess.Popen(
+                self.launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                env=self.launch.env, preexec_fn=self.launch.preexec, close_fds=True, cwd="/",
+            )
+        except OSError as exc:
+            raise HarnessFault(f"the sandbox could not start Python: {exc}") from None
+        self.channel = Channel(self.proc.stdout.fileno(), self.proc.stdin.fileno(), self.limits.message_bytes)
+        try:
+            ready, _ = self.channel.receive(time.perf_counter() + START_TIMEOUT)
+            if ready.get("op") != "ready":
+                raise ChannelGarbage(f"the worker said {str(ready.get('error') or ready.get('op'))[:300]}")
+        except (ChannelClosed, ChannelTimeout, ChannelGarbage) as exc:
+            self._kill()
+            why = self._stderr_text() or str(exc) or type(exc).__name__
+            raise HarnessFault(f"the sandbox could not start Python: {why}") from None
+
+    def _stderr_text(self) -> str:
+        if self._stderr is None:
+            return ""
+        try:
+            self._stderr.seek(0)
+            lines = self._stderr.read(4000).decode("utf-8", "replace").strip().splitlines()
+        except (OSError, ValueError):
+            return ""
+        return " | ".join(line.strip() for line in lines[-3:])
 
     def _kill(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.proc.kill()
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        for stream in (self.proc.stdin, self.proc.stdout):
+        if self.proc is not None:
             try:
-                stream.close()
-            except (OSError, AttributeError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
                 pass
-        self.proc = None
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            for stream in (self.proc.stdin, self.proc.stdout):
+                try:
+                    stream.close()
+                except (OSError, AttributeError):
+                    pass
+            self.proc = None
+            self.channel = None
+        if self.launch is not None and self.launch.uid is not None:
+            sandbox.kill_uid(self.launch.uid)  # whatever it started, however it detached
+
+    def _cleanup_launch(self) -> None:
+        if self.launch is not None and self.launch.host_workdir is not None:
+            shutil.rmtree(self.launch.host_workdir, ignore_errors=True)
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
 
     def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None and self.channel is not None:
             try:
-                self._send({"op": "quit"})
+                self.channel.send({"op": "quit"}, None, time.perf_counter() + 1)
                 self.proc.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired, WorkerDied):
+            except (ChannelClosed, ChannelTimeout, subprocess.TimeoutExpired):
                 pass
         self._kill()
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        self._cleanup_launch()
+        if self._own_stage and self.staged is not None:
+            shutil.rmtree(self.staged, ignore_errors=True)
+            self.staged = None
 
     def _restart(self) -> bool:
         """A new worker brought back to the state of the cells that succeeded so far."""
@@ -158,11 +260,11 @@ class Session:
         if self.restarts >= MAX_RESTARTS or time.perf_counter() > self.deadline:
             return False
         self.restarts += 1
+        self._spawn()  # a HarnessFault here is the machine's, and ends the grading of this notebook
         try:
-            self._spawn()
             for index, source in self.succeeded:
-                reply = self._request({"op": "run", "index": index, "source": source, "timeout": self.limits.cell_timeout}, self.limits.cell_timeout)
-                self.student_seconds += reply.get("seconds", 0.0)
+                reply = self._request({"op": "run", "index": index, "source": source, "timeout": self.limits.cell_timeout}, None, self.limits.cell_timeout, "cell")
+                self.student_seconds += reply[0].get("seconds", 0.0)
         except (WorkerDied, WorkerTimeout):
             self._kill()
             return False
@@ -170,68 +272,63 @@ class Session:
 
     # ------------------------------------------------------------ protocol
 
-    def _send(self, message: dict) -> None:
-        if self.proc is None or self.proc.stdin is None:
+    def _request(self, message: dict, arrays: dict | None, limit: float, expect: str,
+                 policy: HelperPolicy | None = None) -> tuple[dict, dict]:
+        """Send a request; answer helper requests until the reply of kind `expect` comes."""
+        if self.channel is None:
             raise WorkerDied("the notebook's process is not running")
-        try:
-            self.proc.stdin.write((json.dumps(message) + "\n").encode())
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise WorkerDied(describe_exit(self.proc.poll())) from None
-
-    def _read(self, deadline: float) -> dict:
-        assert self.proc is not None and self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                raise WorkerTimeout()
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                try:
-                    code = self.proc.wait(timeout=2)
-                except subprocess.TimeoutExpired:
-                    code = None
-                raise WorkerDied(describe_exit(code))
-            self._buffer += chunk
-            if len(self._buffer) > 64 << 20:
-                raise WorkerDied("the notebook's process sent more than 64 MB on the grading channel")
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        try:
-            return json.loads(line)
-        except json.JSONDecodeError:
-            raise WorkerDied("the notebook's process wrote garbage on the grading channel") from None
-
-    def _request(self, message: dict, limit: float, on_helper: HelperFn | None = None) -> dict:
-        self._send(message)
         deadline = min(time.perf_counter() + limit + HARD_GRACE, self.deadline + HARD_GRACE)
-        while True:
-            reply = self._read(deadline)
-            if reply.get("op") == "helper":
-                self._answer_helper(reply, on_helper)
-                continue
-            return reply
-
-    def _answer_helper(self, request: dict, on_helper: HelperFn | None) -> None:
-        assert self.workdir is not None
         try:
-            if on_helper is None:
-                raise RuntimeError("no reference helper was offered for this call")
-            with np.load(self.workdir / request["file"], allow_pickle=False) as data:
-                inputs = decode(request["tree"], dict(data))
-            value = on_helper(request["name"], inputs["args"], inputs["kwargs"])
-            arrays: dict = {}
-            tree = encode(value, arrays)
-            path = Path(".grader") / f"answer_{self._calls}_{request['name']}.npz"
-            np.savez(self.workdir / path, **arrays)
-            self._send({"op": "answer", "status": "ok", "tree": tree, "file": str(path)})
-        except (WorkerDied, WorkerTimeout):
-            raise
-        except Exception as exc:  # a reference helper fed the student's garbage
-            self._send({"op": "answer", "status": "error", "error": f"{type(exc).__name__}: {exc}"})
+            self.channel.send(message, arrays, deadline)
+            while True:
+                reply, reply_arrays = self.channel.receive(deadline)
+                if reply.get("op") == "helper" and expect == "result":
+                    self._answer_helper(reply, reply_arrays, policy, deadline)
+                    continue
+                if reply.get("op") != expect or reply.get("id", message.get("id")) != message.get("id"):
+                    raise ChannelGarbage("a reply to a question the grader did not ask")
+                return reply, reply_arrays
+        except ChannelTimeout:
+            raise WorkerTimeout() from None
+        except ChannelClosed:
+            raise WorkerDied(describe_exit(self._exit_code())) from None
+        except ChannelGarbage as exc:
+            raise WorkerDied(f"the notebook's process wrote garbage on the grading channel ({exc})") from None
+
+    def _exit_code(self) -> int | None:
+        if self.proc is None:
+            return None
+        try:
+            return self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def _answer_helper(self, request: dict, arrays: dict, policy: HelperPolicy | None, deadline: float) -> None:
+        """The reference's answer for one of the retry's declared helpers, or a refusal."""
+        from grader.refcall import ReferenceFailed
+
+        assert self.channel is not None
+        name = request.get("name")
+        if policy is None or name not in policy.allowed:
+            if policy is not None:
+                policy.refused.append(str(name)[:80])
+            self.channel.send({"op": "answer", "status": "error", "error": "no reference answer for that name"}, None, deadline)
+            return
+        if policy.used >= policy.budget:
+            self.channel.send({"op": "answer", "status": "error", "error": f"more than {policy.budget} helper calls"}, None, deadline)
+            return
+        policy.used += 1
+        inputs = decode_tree(request.get("tree"), arrays)
+        if not isinstance(inputs, dict) or not isinstance(inputs.get("args"), list) or not isinstance(inputs.get("kwargs"), dict):
+            raise ChannelGarbage("a malformed helper request")
+        try:
+            value = policy.answer(name, inputs["args"], inputs["kwargs"])
+        except ReferenceFailed as exc:
+            self.channel.send({"op": "answer", "status": "error", "error": str(exc)}, None, deadline)
+            return
+        out: dict = {}
+        tree = encode(value, out)
+        self.channel.send({"op": "answer", "status": "ok", "tree": tree}, out, deadline)
 
     # ------------------------------------------------------------ cells
 
@@ -241,14 +338,14 @@ class Session:
         status = "ok"
         for position, (index, source) in enumerate(cells):
             remaining = self.deadline - time.perf_counter()
-            if remaining <= 0 or self.proc is None:
+            if remaining <= 0 or (self.proc is None and not self._restart()):
                 reason = "notebook time limit reached" if remaining <= 0 else "the notebook's process could not be restarted"
                 outcomes += [CellOutcome(index=i, status="skipped", error=reason, source=excerpt(s)) for i, s in cells[position:]]
                 status = "timeout" if remaining <= 0 else "crashed"
                 break
             limit = min(self.limits.cell_timeout, remaining)
             try:
-                reply = self._request({"op": "run", "index": index, "source": source, "timeout": limit}, limit)
+                reply, _ = self._request({"op": "run", "index": index, "source": source, "timeout": limit}, None, limit, "cell")
             except WorkerTimeout:
                 outcomes.append(CellOutcome(index, "timeout", f"cell did not finish within its {limit:.0f} s limit (it ignored the interrupt, or broke the notebook's process)", excerpt(source), seconds=limit))
                 status = worse(status, "timeout")
@@ -259,64 +356,70 @@ class Session:
                 status = worse(status, "crashed")
                 self._restart()
                 continue
-            seconds = float(reply.get("seconds", 0.0))
+            seconds = _number(reply.get("seconds"))
             self.student_seconds += seconds
-            if reply["status"] == "ok":
+            if reply.get("status") == "ok":
                 self.succeeded.append((index, source))
                 outcomes.append(CellOutcome(index, "ok", seconds=seconds))
                 continue
-            if reply["status"] == "timeout":
+            if reply.get("status") == "timeout":
                 message = f"cell ran past its {limit:.0f} s limit and was interrupted"
                 status = worse(status, "timeout")
             else:
-                message = reply.get("error", "error")
+                message = str(reply.get("error", "error"))[:2000]
                 status = worse(status, "errors")
                 # A cell that failed part-way may still have defined things later cells use.
                 self.succeeded.append((index, source))
-            outcomes.append(CellOutcome(index, reply["status"], message, excerpt(source), reply.get("traceback", ""), seconds))
+            outcomes.append(CellOutcome(index, "timeout" if reply.get("status") == "timeout" else "error", message, excerpt(source), str(reply.get("traceback", ""))[:4000], seconds))
         return outcomes, status
 
     # ------------------------------------------------------------ probe calls
 
-    def call(self, spec: dict, inputs: dict, on_helper: HelperFn | None = None) -> CallOutcome:
+    def call(self, spec: dict, inputs: dict, policy: HelperPolicy | None = None) -> CallOutcome:
         """Call a student function (or method) on inputs; only plain values come back."""
         if self.proc is None and not self._restart():
             return CallOutcome("crashed", error="the notebook's process could not be restarted")
-        assert self.workdir is not None
         self._calls += 1
-        call_id = self._calls
         arrays: dict = {}
         tree = encode(inputs, arrays)
-        path = Path(".grader") / f"in_{call_id}.npz"
-        np.savez(self.workdir / path, **arrays)
         limit = float(spec.get("timeout", self.limits.call_timeout))
-        spec = dict(spec, timeout=limit)
-        message = {"op": "call", "id": call_id, "spec": spec, "tree": tree, "file": str(path)}
+        spec = dict(spec, timeout=limit, helpers=sorted(policy.allowed) if policy else [])
+        message = {"op": "call", "id": self._calls, "spec": spec, "tree": tree}
         try:
-            reply = self._request(message, limit, on_helper)
+            reply, reply_arrays = self._request(message, arrays, limit, "result", policy)
         except WorkerTimeout:
+            self._kill()
             self._restart()
             return CallOutcome("timeout", error=f"did not return within {limit:.0f} s (and ignored the interrupt)", seconds=limit)
         except WorkerDied as died:
+            self._kill()
             self._restart()
             return CallOutcome("crashed", error=died.reason)
-        seconds = float(reply.get("seconds", 0.0))
+        seconds = _number(reply.get("seconds"))
         self.student_seconds += seconds
+        status = reply.get("status")
+        if status not in ("ok", "error", "timeout", "missing"):
+            status, reply = "error", {"error": "the notebook's process sent a malformed reply"}
         outcome = CallOutcome(
-            reply["status"],
-            error=reply.get("error", ""),
-            traceback=reply.get("traceback", ""),
-            mutated=list(reply.get("mutated", [])),
+            status,
+            error=str(reply.get("error", ""))[:2000],
+            traceback=str(reply.get("traceback", ""))[:4000],
+            mutated=[i for i in reply.get("mutated", []) if isinstance(i, int)][:64] if isinstance(reply.get("mutated"), list) else [],
             seconds=seconds,
-            stdout=reply.get("stdout", ""),
+            stdout=str(reply.get("stdout", ""))[:2000],
         )
-        if reply["status"] == "ok":
+        if status == "ok":
             try:
-                with np.load(self.workdir / reply["file"], allow_pickle=False) as data:
-                    outcome.value = decode(reply["tree"], dict(data))
-            except (OSError, ValueError, KeyError) as exc:
+                outcome.value = decode_tree(reply.get("tree"), reply_arrays)
+            except ChannelGarbage as exc:
                 return CallOutcome("error", error=f"the result could not be read back: {exc}", seconds=seconds)
+            if not isinstance(outcome.value, dict):
+                return CallOutcome("error", error="the result could not be read back", seconds=seconds)
         return outcome
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 else 0.0
 
 
 STATUS_ORDER = {"ok": 0, "errors": 1, "crashed": 2, "timeout": 3}

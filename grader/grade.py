@@ -23,10 +23,11 @@ import numpy as np
 from grader import analysis, bank, inputs as input_gen
 from grader.compare import Policy, Verdict, compare
 from grader.diagnose import equals_input
-from grader.execute import CallOutcome, Session
+from grader.execute import CallOutcome, HelperPolicy, Session, resolve_isolation
+from grader.refcall import call_limited
 from grader.load import Notebook, load_notebook
 from grader.result import CellOutcome, Execution, IntegrityFlag, Result, TestResult
-from grader.sandbox import Limits, SandboxConfig
+from grader.sandbox import Limits, SandboxConfig, stage
 from grader.spec import Check, Spec
 
 
@@ -38,6 +39,7 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     defs_only: bool = False
+    isolation: str | None = None  # resolved once by the caller ("bwrap" | "rlimits"); None: resolve here
 
 
 @dataclass
@@ -260,6 +262,7 @@ class Grader:
         self.reference = spec.reference_module()
         self._official: dict[str, list[tuple[str, str]]] | None = None
         self._notebook: Notebook | None = None  # the one being graded, for messages
+        self._staged = None  # the files every notebook's folder holds, staged once per process
 
     def invalid(self, path: str | Path, message: str, content_hash: str = "", submission: str | None = None) -> Result:
         """A result for a file that could not be run at all: every check is there, at zero."""
@@ -271,7 +274,7 @@ class Grader:
             submission=submission or submission_id(path),
             score=0.0,
             max_score=self.spec.max_score,
-            execution=Execution("invalid", 0.0, (), "none", message),
+            execution=Execution("invalid", 0.0, (), "none", message=message),
             tests=tests,
             notebook=str(path),
             content_hash=content_hash,
@@ -291,13 +294,16 @@ class Grader:
         defined = analysis.defined_functions(nb)
         self._notebook = nb
         cells = [(c.index, analysis.defs_only(analysis.transform_cell(c.source)) if self.options.defs_only else c.source) for c in nb.code_cells()]
-        with Session(self.options.limits, self.options.sandbox) as session:
+        isolation = self.options.isolation or resolve_isolation(self.options.sandbox.mode, self.options.limits)[0]
+        if self._staged is None:
+            self._staged = stage(self.options.sandbox)
+        with Session(self.options.limits, self.options.sandbox, isolation=isolation, staged=self._staged) as session:
             outcomes, status = session.run_cells(cells)
-            tests = self.run_checks(session, defined, outcomes)
+            tests, retry_flags = self.run_checks(session, defined, outcomes)
             student_seconds = session.student_seconds
-            isolation = session.isolation
+            containment = session.containment
         seconds = time.perf_counter() - started
-        flags = tuple(IntegrityFlag(flag, detail) for flag, detail in analysis.scan_integrity(nb)) + self.copy_flags(defined)
+        flags = tuple(IntegrityFlag(flag, detail) for flag, detail in analysis.scan_integrity(nb)) + self.copy_flags(defined) + tuple(retry_flags)
         return Result(
             assignment=self.spec.id,
             submission=submission,
@@ -308,6 +314,7 @@ class Grader:
                 seconds=round(seconds, 3),
                 cells=tuple(o for o in outcomes if o.status != "ok"),
                 isolation=isolation,
+                containment=containment,
                 message="" if status == "ok" else summary_line(outcomes),
                 harness_seconds=round(max(seconds - student_seconds, 0.0), 3),
             ),
@@ -355,57 +362,67 @@ class Grader:
                         self._official[fname].append(("handout", definitions[-1].source))
         return self._official.get(name, [])
 
-    def run_checks(self, session: Session, defined: dict, outcomes: list[CellOutcome]) -> list[TestResult]:
-        results: list[TestResult] = []
+    def run_checks(self, session: Session, defined: dict, outcomes: list[CellOutcome]) -> tuple[list[TestResult], list[IntegrityFlag]]:
+        """Every check once; then, with every first-pass verdict final, the "one bug costs once" retries."""
+        first: list[tuple[Probe, CallOutcome, Verdict | None]] = []
         broken: set[str] = set()  # graded functions that failed a check of their own
-        said_missing: set[str] = set()
         for probe in self.probes:
-            check = probe.check
             outcome = session.call(probe.call, probe.payload)
-            if outcome.status == "missing":
-                broken.add(check.function)
+            verdict = None if outcome.status == "missing" else judge(self.spec, probe, outcome)
+            first.append((probe, outcome, verdict))
+            if verdict is None or not verdict.passed:
+                broken.add(probe.check.function)
+        results: list[TestResult] = []
+        flags: list[IntegrityFlag] = []
+        said_missing: set[str] = set()
+        for probe, outcome, verdict in first:
+            check = probe.check
+            if verdict is None:
                 text = self.missing_text(check.function, defined, outcomes) if check.function not in said_missing else f"{check.function} is missing (see above)"
                 said_missing.add(check.function)
                 results.append(TestResult(check.name, check.function, "missing", 0.0, check.points, text, "missing"))
                 continue
-            verdict = judge(self.spec, probe, outcome)
             helper_note = ""
-            if not verdict.passed and verdict.diagnosis != "not-implemented":
-                retried = self.retry_with_reference_helpers(session, probe, broken)
-                if retried is not None:
-                    helpers, retry_outcome, retry_verdict = retried
-                    names = ", ".join(helpers)
-                    if retry_verdict.passed:
-                        verdict = Verdict(True, f"passes with the reference {names} in place of yours: your own logic is right, your {names} broke it", "broken-helper", {"helper_note": names})
-                    else:
-                        helper_note = f"It still fails with the reference {names} in place of yours, so the problem is in {check.function} itself."
-                        if outcome.status != "ok" and retry_outcome.status == "ok":
-                            # Past the broken helper, the function's own mistake shows.
-                            helper_note = f"With the reference {names} in place of yours it runs, but still fails: " + retry_verdict.message
-                            verdict = replace(verdict, diagnosis=retry_verdict.diagnosis or verdict.diagnosis, details=retry_verdict.details or verdict.details)
-                        elif retry_outcome.status != "ok" and retry_outcome.error and retry_outcome.error != outcome.error:
-                            helper_note = f"With the reference {names} in place of yours it still fails, with: {retry_verdict.message}"
-                            verdict = replace(verdict, diagnosis=retry_verdict.diagnosis or verdict.diagnosis)
-                        elif retry_outcome.status == "ok" and retry_verdict.message != verdict.message:
-                            helper_note = f"With the reference {names} in place of yours it still fails: " + retry_verdict.message
-                            if retry_verdict.diagnosis and (not verdict.diagnosis or retry_verdict.details.get("diagnosis_text")):
-                                verdict = replace(verdict, diagnosis=retry_verdict.diagnosis)
+            helpers = [h for h in self.spec.function(check.function).helpers if h in broken]
+            if not verdict.passed and verdict.diagnosis != "not-implemented" and helpers:
+                policy = self.helper_policy(helpers)
+                retry_outcome = session.call(probe.call, probe.payload, policy)
+                if policy.refused:
+                    asked = ", ".join(sorted(set(policy.refused)))
+                    flags.append(IntegrityFlag("asked-for-reference", f"{check.function}: during its retry the notebook asked the grader for the reference's {asked}"))
+                verdict, helper_note = self.after_retry(probe, outcome, verdict, helpers, retry_outcome)
             results.append(self.test_result(probe, outcome, verdict, defined, helper_note))
-            if not verdict.passed or verdict.diagnosis == "broken-helper":
-                broken.add(check.function)  # callers are retried with the reference in its place
-        return results
+        return results, flags
 
-    def retry_with_reference_helpers(self, session: Session, probe: Probe, broken: set[str]):
-        helpers = [h for h in self.spec.function(probe.check.function).helpers if h in broken]
-        if not helpers:
-            return None
+    def helper_policy(self, helpers: list[str]) -> HelperPolicy:
+        """Reference answers for exactly these helpers, each in a forked child under limits."""
+        limits = self.options.limits
 
         def answer(name: str, args: list, kwargs: dict):
-            with contextlib.redirect_stdout(io.StringIO()):
-                return getattr(self.reference, name)(*args, **kwargs)
+            return call_limited(getattr(self.reference, name), args, kwargs, limits.helper_seconds, limits.message_bytes)
 
-        outcome = session.call(dict(probe.call, helpers=helpers), probe.payload, answer)
-        return helpers, outcome, judge(self.spec, probe, outcome)
+        return HelperPolicy(frozenset(helpers), answer, limits.helper_calls)
+
+    def after_retry(self, probe: Probe, outcome: CallOutcome, verdict: Verdict, helpers: list[str], retry_outcome: CallOutcome) -> tuple[Verdict, str]:
+        """The verdict and note once the function has been run with the reference in place of its broken helpers."""
+        check = probe.check
+        retry_verdict = judge(self.spec, probe, retry_outcome)
+        names = ", ".join(helpers)
+        if retry_verdict.passed:
+            return Verdict(True, f"passes with the reference {names} in place of yours: your own logic is right, your {names} broke it", "broken-helper", {"helper_note": names}), ""
+        note = f"It still fails with the reference {names} in place of yours, so the problem is in {check.function} itself."
+        if outcome.status != "ok" and retry_outcome.status == "ok":
+            # Past the broken helper, the function's own mistake shows.
+            note = f"With the reference {names} in place of yours it runs, but still fails: " + retry_verdict.message
+            verdict = replace(verdict, diagnosis=retry_verdict.diagnosis or verdict.diagnosis, details=retry_verdict.details or verdict.details)
+        elif retry_outcome.status != "ok" and retry_outcome.error and retry_outcome.error != outcome.error:
+            note = f"With the reference {names} in place of yours it still fails, with: {retry_verdict.message}"
+            verdict = replace(verdict, diagnosis=retry_verdict.diagnosis or verdict.diagnosis)
+        elif retry_outcome.status == "ok" and retry_verdict.message != verdict.message:
+            note = f"With the reference {names} in place of yours it still fails: " + retry_verdict.message
+            if retry_verdict.diagnosis and (not verdict.diagnosis or retry_verdict.details.get("diagnosis_text")):
+                verdict = replace(verdict, diagnosis=retry_verdict.diagnosis)
+        return verdict, note
 
     def test_result(self, probe: Probe, outcome: CallOutcome, verdict: Verdict, defined: dict, helper_note: str) -> TestResult:
         check = probe.check

@@ -36,6 +36,7 @@ class Execution:
     seconds: float
     cells: tuple[CellOutcome, ...] = ()
     isolation: str = "none"  # "bwrap" | "rlimits" | "none"
+    containment: str = ""  # what the isolation contained, in words
     message: str = ""  # one line when the whole run went wrong
     harness_seconds: float = 0.0  # time not spent in the student's cells or calls
 

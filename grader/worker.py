@@ -6,8 +6,9 @@ IPython. It speaks JSON lines with the grader over two private file
 descriptors (duplicated from stdin/stdout at start-up, before any student
 code runs); the student's own prints go to a capped capture instead.
 
-Values cross the boundary as a JSON tree whose arrays live in an .npz file
-(saved and loaded with allow_pickle=False): nothing is ever unpickled.
+Values cross the boundary as a JSON tree followed by the raw bytes of its
+arrays (dtype and shape in the header, see channel.py): nothing is ever
+pickled, and nothing goes through a file.
 """
 from __future__ import annotations
 
@@ -86,13 +87,12 @@ class CappedStream(io.TextIOBase):
         return out
 
 
-def redirect_process_output(capture_path: str) -> None:
-    """Point fds 0-2 away from the protocol: stdin empty, C-level output to a file."""
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    sink = os.open(capture_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(sink, 1)
-    os.dup2(sink, 2)
+def redirect_process_output() -> None:
+    """Point fds 0-2 away from the protocol: stdin empty, C-level output discarded."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def on_timer(signum, frame):
@@ -107,14 +107,55 @@ def stop_timer() -> None:
     signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def send(message: dict) -> None:
-    PROTOCOL_OUT.write(json.dumps(message) + "\n")
+def send(message: dict, arrays: dict | None = None) -> None:
+    """One framed message: a JSON line, then the raw bytes of each array (see channel.py)."""
+    meta, parts = [], []
+    if arrays:
+        import numpy as np
+    for key, array in (arrays or {}).items():
+        array = np.ascontiguousarray(array)
+        meta.append({"k": key, "dtype": array.dtype.str, "shape": list(array.shape)})
+        parts.append(array.tobytes())
+    message = dict(message, arrays=meta, nbytes=sum(len(p) for p in parts))
+    PROTOCOL_OUT.write(json.dumps(message).encode() + b"\n")
+    for part in parts:
+        PROTOCOL_OUT.write(part)
     PROTOCOL_OUT.flush()
 
 
-def receive() -> dict | None:
+def receive():
+    """The grader's next message and its arrays, or (None, {}) when the grader is gone."""
+    import numpy as np
+
     line = PROTOCOL_IN.readline()
-    return json.loads(line) if line else None
+    if not line:
+        return None, {}
+    message = json.loads(line)
+    arrays = {}
+    for item in message.get("arrays", []):
+        dtype = np.dtype(item["dtype"])
+        count = 1
+        for n in item["shape"]:
+            count *= n
+        data = PROTOCOL_IN.read(count * dtype.itemsize)
+        arrays[item["k"]] = np.frombuffer(data, dtype=dtype).reshape(item["shape"]).copy()
+    return message, arrays
+
+
+def drop_privileges() -> None:
+    """Started as root inside bubblewrap: become the unprivileged uid before anything else runs."""
+    target = os.environ.pop("GRADER_DROP_TO", "")
+    if not target:
+        return
+    uid = int(target)
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    try:
+        os.setuid(0)
+    except PermissionError:
+        return
+    raise SystemExit("could not drop root privileges")
 
 
 # ---------------------------------------------------------------- values
@@ -215,6 +256,9 @@ def make_shell(workdir: str):
 
     shell = InteractiveShell.instance(colors="NoColor")
     shell.history_manager.enabled = False
+    # The grader formats errors itself (error_text, traceback_tail); IPython's coloured traceback
+    # of a deep recursion alone takes seconds.
+    shell.showtraceback = lambda *args, **kwargs: None
 
     def no_shell(cmd):
         print(f"[grader] shell command not run while grading: !{cmd}")
@@ -295,22 +339,15 @@ def run_cell(shell, message, stdout: CappedStream, stderr: CappedStream) -> dict
 
 def helper_proxy(name: str, call_id: int):
     """A stand-in for one of the student's helpers that asks the grader for the reference's answer."""
-    import numpy as np
-
-    counter = [0]
 
     def proxy(*args, **kwargs):
-        counter[0] += 1
         arrays: dict = {}
         tree = encode({"args": list(args), "kwargs": kwargs}, arrays)
-        path = os.path.join(".grader", f"helper_{call_id}_{name}_{counter[0]}.npz")
-        np.savez(path, **arrays)
-        send({"op": "helper", "name": name, "tree": tree, "file": path})
-        answer = receive()
+        send({"op": "helper", "id": call_id, "name": name, "tree": tree}, arrays)
+        answer, answer_arrays = receive()
         if answer is None or answer.get("status") != "ok":
             raise RuntimeError(f"reference {name} could not be used: {answer and answer.get('error')}")
-        with np.load(answer["file"], allow_pickle=False) as data:
-            return decode(answer["tree"], dict(data))
+        return decode(answer["tree"], answer_arrays)
 
     proxy.__name__ = name
     return proxy
@@ -332,20 +369,20 @@ def resolve_target(shell, spec):
     return fn, None
 
 
-def do_call(shell, message, stdout: CappedStream, stderr: CappedStream) -> dict:
+def do_call(shell, message, arrays, stdout: CappedStream, stderr: CappedStream):
+    """Call the named function on the inputs; returns the reply and the arrays to send with it."""
     import numpy as np
 
     spec = message["spec"]
     ns = shell.user_ns
     started = time.perf_counter()
-    with np.load(message["file"], allow_pickle=False) as data:
-        arrays = dict(data)
     inputs = decode(message["tree"], arrays)
     reply = {"op": "result", "id": message["id"]}
+    out: dict = {}
     target, missing = resolve_target(shell, spec)
     if missing:
         reply.update(status="missing", error=missing)
-        return reply
+        return reply, out
 
     saved = {}
     for name in spec.get("helpers", []):
@@ -373,15 +410,12 @@ def do_call(shell, message, stdout: CappedStream, stderr: CappedStream) -> dict:
             for _ in range(spec.get("repeat", 1)):
                 value = target(*args, **kwargs)
         stop_timer()
-        out: dict = {}
         observed = {"return": value}
         if spec.get("read_globals"):
             observed["globals"] = {g: ns.get(g) for g in spec["read_globals"]}
         if spec.get("read_attrs") and obj is not None:
             observed["attrs"] = {a: getattr(obj, a, None) for a in spec["read_attrs"]}
         reply["tree"] = encode(observed, out)
-        reply["file"] = os.path.join(".grader", f"out_{message['id']}.npz")
-        np.savez(reply["file"], **out)
         reply["mutated"] = [i for i, (a, b) in enumerate(zip(before, args)) if not same(a, b)]
         reply["status"] = "ok"
     except GradingTimeout:
@@ -399,31 +433,27 @@ def do_call(shell, message, stdout: CappedStream, stderr: CappedStream) -> dict:
     reply["seconds"] = time.perf_counter() - started
     reply["stdout"] = stdout.take()[:2000]
     stderr.take()
-    return reply
-
-
-def hide_project(project_root: str) -> None:
-    """Where no OS sandbox hides the grader's own packages, at least take them off the import path."""
-    if not project_root:
-        return
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != project_root]
-    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__ + repr(f)]
-    for name in list(sys.modules):
-        if name.split(".")[0] in ("grader", "reference"):
-            del sys.modules[name]
+    return reply, out
 
 
 def main() -> None:
     global PROTOCOL_IN, PROTOCOL_OUT
-    PROTOCOL_IN = os.fdopen(os.dup(0), "r", encoding="utf-8")
-    PROTOCOL_OUT = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    drop_privileges()
+    PROTOCOL_IN = os.fdopen(os.dup(0), "rb")
+    PROTOCOL_OUT = os.fdopen(os.dup(1), "wb")
     workdir = os.getcwd()
-    os.makedirs(".grader", exist_ok=True)
-    redirect_process_output(os.path.join(".grader", "process-output.txt"))
+    try:  # before stderr goes away: a broken interpreter says why, to the grader
+        import numpy  # noqa: F401
+        import IPython  # noqa: F401
+    except BaseException as exc:
+        traceback.print_exc()
+        send({"op": "fatal", "error": error_text(exc)})
+        os._exit(1)
+    redirect_process_output()
     signal.signal(signal.SIGALRM, on_timer)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-size writes fail instead of killing us
-    hide_project(os.environ.pop("GRADER_HIDE_ROOT", ""))
+    sys.path[:] = [p for p in sys.path if p not in ("", os.path.dirname(os.path.abspath(__file__)))]
     sys.path.insert(0, workdir)
     limit = int(os.environ.get("GRADER_OUTPUT_LIMIT", "20000"))
     stdout, stderr = CappedStream("<stdout>", limit), CappedStream("<stderr>", limit)
@@ -433,21 +463,19 @@ def main() -> None:
     except BaseException as exc:
         send({"op": "fatal", "error": error_text(exc), "traceback": traceback_tail(exc)})
         os._exit(1)
-    send({"op": "ready", "pid": os.getpid()})
+    send({"op": "ready", "pid": os.getpid(), "uid": os.getuid()})
     while True:
-        message = receive()
+        message, arrays = receive()
         if message is None or message["op"] == "quit":
             break
+        out = None
         if message["op"] == "run":
             reply = run_cell(shell, message, stdout, stderr)
         elif message["op"] == "call":
-            reply = do_call(shell, message, stdout, stderr)
-        elif message["op"] == "defined":
-            ns = shell.user_ns
-            reply = {"op": "defined", "names": sorted(k for k in ns if not k.startswith("_") and callable(ns[k]))}
+            reply, out = do_call(shell, message, arrays, stdout, stderr)
         else:
             reply = {"op": "error", "error": f"unknown op {message['op']!r}"}
-        send(reply)
+        send(reply, out)
     os._exit(0)
 
 

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from grader import sandbox
-from grader.execute import Session
+from grader.execute import HelperPolicy, Session, probe_bwrap
 from grader.sandbox import Limits, SandboxConfig
 
 FAST = Limits(cell_timeout=3, notebook_timeout=60, call_timeout=5)
-MODES = ["none"] + (["bwrap"] if sandbox.bwrap_available() else [])
+MODES = ["none"] + (["bwrap"] if probe_bwrap() is None else [])
 
 
 def run(cells, limits=FAST, mode="auto"):
@@ -200,7 +200,8 @@ def test_a_helper_proxy_answers_with_the_graders_function_only_during_the_call()
     with Session(FAST, SandboxConfig()) as session:
         session.run_cells(list(enumerate(cells)))
         own = session.call({"function": "layer"}, {"args": [a], "kwargs": {}})
-        proxied = session.call({"function": "layer", "helpers": ["relu"]}, {"args": [a], "kwargs": {}}, lambda name, args, kwargs: np.maximum(args[0], 0))
+        policy = HelperPolicy(frozenset({"relu"}), lambda name, args, kwargs: np.maximum(args[0], 0), budget=10)
+        proxied = session.call({"function": "layer"}, {"args": [a], "kwargs": {}}, policy)
         after = session.call({"function": "layer"}, {"args": [a], "kwargs": {}})
     assert np.array_equal(own.value["return"], [-2.0, 4.0])
     assert np.array_equal(proxied.value["return"], [0.0, 4.0])
@@ -220,11 +221,12 @@ def test_training_calls_see_the_same_global_seed():
 
 def test_the_working_folder_has_the_data_shims_and_is_removed_afterwards():
     cells = ["import os, MNISTtools\nx, l = MNISTtools.load('training', '/no/such/laptop/path')\nfiles = sorted(os.listdir('.'))\ndef probe():\n    return x.shape, str(x.dtype), files"]
-    with Session(FAST, SandboxConfig()) as session:
-        workdir = session.workdir
-        session.run_cells(list(enumerate(cells)))
-        probe = session.call({"function": "probe"}, {"args": [], "kwargs": {}})
-    shape, dtype, files = probe.value["return"]
-    assert shape[0] == 784 and shape[1] > 1000 and dtype == "uint8"
-    assert {"MNISTtools.py", "train-images-idx3-ubyte", "train-labels.idx3-ubyte"} <= set(files)
-    assert not workdir.exists()
+    for mode in MODES:
+        with Session(FAST, SandboxConfig(mode=mode)) as session:
+            staged, workdir = session.staged, session.launch.host_workdir
+            session.run_cells(list(enumerate(cells)))
+            probe = session.call({"function": "probe"}, {"args": [], "kwargs": {}})
+        shape, dtype, files = probe.value["return"]
+        assert shape[0] == 784 and shape[1] > 1000 and dtype == "uint8"
+        assert {"MNISTtools.py", "train-images-idx3-ubyte", "train-labels.idx3-ubyte"} <= set(files)
+        assert not staged.exists() and (workdir is None or not workdir.exists())

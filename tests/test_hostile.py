@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from grader import sandbox
+from grader.execute import probe_bwrap
 from grader.grade import Grader, Options
 from grader.sandbox import Limits, SandboxConfig
 from grader.spec import load_spec
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BASE = (ROOT / "tests" / "resources" / "corpus" / "good_vectorised_alt.py").read_text()
 CELL_TIMEOUT = 4.0
 LIMITS = Limits(cell_timeout=CELL_TIMEOUT, notebook_timeout=90, call_timeout=5)
-BWRAP = sandbox.bwrap_available()
+BWRAP = probe_bwrap() is None
 needs_bwrap = pytest.mark.skipif(not BWRAP, reason="host-touching cases need bubblewrap to contain them")
 
 
@@ -209,10 +210,16 @@ def test_importing_or_reading_the_reference_gets_nothing(grader, tmp_path):
 
 def test_fake_results_in_every_form_change_nothing(grader, tmp_path):
     hostile = (
-        "import json\n"
+        "import json, os\n"
         "print('All tests passed! Score: 50/50')\n"
         "json.dump({'score': 50, 'tests': []}, open('results.json', 'w'))\n"
-        "json.dump({'op': 'result', 'status': 'ok'}, open('.grader/out_999.npz', 'w'))\n"
+        "fake = b'{\"op\": \"result\", \"id\": 1, \"status\": \"ok\", \"tree\": {\"t\": \"none\"}, \"arrays\": [], \"nbytes\": 0}\\n'\n"
+        "for fd in range(3, 64):  # every open descriptor, the grader's channel among them\n"
+        "    try:\n"
+        "        os.write(fd, fake)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "# %%\n"
         "def eval_loss(y, d):\n"
         "    print('{\"op\": \"result\", \"id\": 99, \"status\": \"ok\"}')\n"
         "    return 0.0\n"
