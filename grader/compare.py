@@ -28,11 +28,23 @@ class Verdict:
 PASS = Verdict(True)
 
 
+# The dtype policies a check may name (spec key `dtype`), as check_dtype applies them.
+DTYPE_POLICIES = {
+    "float": "floating point; integer values that are exactly right pass too",
+    "float32": "float32 exactly (the task asks for it)",
+    "float32-note": "float32 asked; other floats pass with a note (an older handout said float64)",
+    "float64": "float64 exactly",
+    "int": "integers; floats holding whole numbers pass too",
+    "number": "any real numbers (bool, int, float)",
+    "any": "not checked",
+}
+
+
 @dataclass(frozen=True)
 class Policy:
     rtol: float = 1e-6
     atol: float = 1e-8
-    dtype: str = "float"  # "float" | "float32" | "float64" | "int" | "number" | "any"
+    dtype: str = "float"  # one of DTYPE_POLICIES
     labels: tuple[str, ...] = ()  # names of the items of a returned tuple, e.g. ("W1", "b1", "W2", "b2")
 
 
@@ -48,19 +60,66 @@ def is_numeric_list(value: Any) -> bool:
 
 
 def _numbers_only(value: Any) -> bool:
+    """Real numbers only: a complex item would lose its imaginary part in np.asarray(dtype=float)."""
     if isinstance(value, (list, tuple)) and value:
-        return all(_numbers_only(v) or isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in value)
+        return all(_numbers_only(v) or isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in value)
     return False
 
 
 def as_scalar(value: Any) -> float | None:
+    """A real number as a float, else None (a complex number is not one: float() would drop its imaginary part)."""
     if isinstance(value, (bool, np.bool_)):
         return float(value)
-    if isinstance(value, (int, float, np.number)):
+    if isinstance(value, (int, float, np.integer, np.floating)):
         return float(value)
     if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "biuf":
         return float(value.reshape(()))
     return None
+
+
+# Type names of complex scalars, as the worker names an object it cannot send as a number.
+COMPLEX_TYPES = ("complex", "complex64", "complex128", "complex256", "clongdouble", "csingle", "cdouble")
+
+
+def is_complex(value: Any) -> bool:
+    """A complex number, a complex array, or a list holding one (on this side or as the worker's Opaque)."""
+    if isinstance(value, (complex, np.complexfloating)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "c"
+    if isinstance(value, Opaque):
+        return value.type_name in COMPLEX_TYPES
+    if isinstance(value, (list, tuple)):
+        return any(is_complex(v) for v in value)
+    return False
+
+
+def is_object_array(value: Any) -> bool:
+    """An array of Python objects (dtype=object), here or as the worker describes it."""
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "O"
+    return isinstance(value, Opaque) and value.type_name == "ndarray" and "dtype=object" in value.text
+
+
+def number_type_problem(student: Any, reference: Any, expected: str) -> Verdict | None:
+    """Complex or object results where real numbers are expected: wrong whatever the values.
+
+    `expected` is "a real array" or "a real number". Checked before any conversion to
+    float, which would silently keep only the real part.
+    """
+    if is_complex(student) and not is_complex(reference):
+        what = "complex numbers" if isinstance(student, (np.ndarray, list, tuple)) else "a complex number"
+        return Verdict(False, f"returns {what}; {expected} is expected (a power such as x ** 0.5 of a negative Python number, or np.emath or np.fft?)",
+                       "wrong-type", {"received_dtype": "complex"})
+    if is_object_array(student):
+        return Verdict(False, f"returns an array of Python objects (dtype=object); {expected} is expected "
+                       "(rows of different lengths, or arrays or None inside the array?)", "wrong-type",
+                       {"received_dtype": "object"})
+    return None
+
+
+def _prefixed(verdict: Verdict, where: str) -> Verdict:
+    return Verdict(verdict.passed, where + verdict.message, verdict.diagnosis, verdict.details)
 
 
 def kind_of(value: Any) -> str:
@@ -87,6 +146,11 @@ def compare(student: Any, reference: Any, policy: Policy, path: str = "") -> Ver
     if student is None and reference is not None:
         return Verdict(False, f"{where}returned None; expected {kind_of(reference)}. Is a `return` missing?", "returns-none")
     if isinstance(student, Opaque):
+        expected = "a real array" if is_numeric_list(reference) or isinstance(reference, np.ndarray) else "a real number"
+        if as_scalar(reference) is not None or expected == "a real array":
+            problem = number_type_problem(student, reference, expected)
+            if problem:
+                return _prefixed(problem, where)
         return Verdict(False, f"{where}returned {kind_of(student)} ({student.text}); expected {kind_of(reference)}", "wrong-type")
     if isinstance(reference, dict):
         if not isinstance(student, dict):
@@ -122,6 +186,9 @@ def compare(student: Any, reference: Any, policy: Policy, path: str = "") -> Ver
 
 def compare_scalars(student: Any, reference: float, policy: Policy, path: str) -> Verdict:
     where = f"{path}: " if path else ""
+    problem = number_type_problem(student, reference, "a real number")
+    if problem:
+        return _prefixed(problem, where)
     value = as_scalar(student)
     if value is None:
         return Verdict(False, f"{where}returned {kind_of(student)}; expected a single number", "wrong-type")
@@ -141,6 +208,9 @@ def compare_scalars(student: Any, reference: float, policy: Policy, path: str) -
 def compare_arrays(student: Any, reference: Any, policy: Policy, path: str) -> Verdict:
     where = f"{path}: " if path else ""
     reference = np.asarray(reference)
+    problem = number_type_problem(student, reference, "a real array")
+    if problem:
+        return _prefixed(problem, where)
     if isinstance(student, (list, tuple)) and is_numeric_list(list(student)):
         student = np.asarray(student)
     elif as_scalar(student) is not None and not isinstance(student, np.ndarray):
@@ -168,6 +238,11 @@ def compare_arrays(student: Any, reference: Any, policy: Policy, path: str) -> V
         return Verdict(False, f"{where}{dtype_problem}", "wrong-dtype", details)
     if student.dtype.kind not in "biufc":
         return Verdict(False, f"{where}returned a {student.dtype} array; expected numbers", "wrong-dtype", details)
+    if reference.dtype.kind == "c":  # a complex reference: compare as complex, never through float64
+        if np.allclose(student.astype(np.complex128), reference, rtol=policy.rtol, atol=policy.atol, equal_nan=True):
+            return PASS
+        error = float(np.max(np.abs(student - reference)))
+        return Verdict(False, f"{where}values differ (max error {error:.3g})", None, details)
     s = student.astype(np.float64)
     r = reference.astype(np.float64)
     rtol, atol = policy.rtol, policy.atol
@@ -197,6 +272,8 @@ def compare_arrays(student: Any, reference: Any, policy: Policy, path: str) -> V
 def check_dtype(student: np.ndarray, reference: np.ndarray, policy: Policy) -> str | None:
     kind = student.dtype.kind
     wanted = policy.dtype
+    if wanted not in DTYPE_POLICIES:  # an unknown policy must not pass everything
+        raise ValueError(f"unknown dtype policy {wanted!r} (known: {', '.join(DTYPE_POLICIES)})")
     if wanted == "any":
         return None
     if wanted == "float32" and student.dtype != np.float32:

@@ -30,10 +30,25 @@ def _number(x: float) -> int | float:
     return int(x) if x.is_integer() else x
 
 
+# A cell whose text starts with one of these is run as a formula by Excel, LibreOffice or
+# Google Sheets (OWASP "CSV injection"): a submission named =HYPERLINK(...) must stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell: Any) -> Any:
+    """Text that a spreadsheet would run as a formula gets a leading ' (shown as text, not run).
+
+    Only text is touched: numbers written from int/float stay numbers, negative ones included.
+    """
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def _csv_text(rows: Iterable[Sequence[Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180 line ends: what Excel writes
-    writer.writerows(rows)
+    writer.writerows([_inert(cell) for cell in row] for row in rows)
     return buffer.getvalue()
 
 
@@ -77,7 +92,8 @@ def write_grades_csv(results: Sequence[Result], path: str | os.PathLike[str],
     Functions come in the given (spec) order, else in first-seen order across the results; a
     function a result has no test for earns 0. Written as UTF-8 with a BOM (`utf-8-sig`) so
     Excel shows accented names correctly; LibreOffice and Python's csv read it as well.
-    Numbers are written unquoted (50, 41.5), so spreadsheets treat them as numbers.
+    Numbers are written unquoted (50, 41.5), so spreadsheets treat them as numbers; text
+    that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) starts with '.
     """
     _write_csv_atomic(path, _csv_text(grades_rows(results, functions)), "utf-8-sig")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,11 +114,30 @@ def result_from_dict(data: dict[str, Any]) -> Result:
     )
 
 
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """A new, empty file next to `path`, with the mode a plain open() would give it.
+
+    tempfile.mkstemp creates files 0600, which would leave reports and CSVs unreadable to
+    the rest of a course team; O_CREAT with 0666 lets the process umask decide, as open() does.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path.parent}: no free temporary file name for {path.name}")
+
+
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write text so that readers see the old file or the new one, never half of one."""
+    """Write text so that readers see the old file or the new one, never half of one.
+
+    The new file's mode follows the process umask (0644 under umask 022), like open()'s.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -8,14 +8,25 @@ the assignment's mistake bank (`bank.py`).
 """
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import importlib
 import importlib.machinery
 import importlib.util
+import inspect
+import json
+import math
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from grader import inputs as input_gen
+from grader.compare import DTYPE_POLICIES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,10 +58,10 @@ CHECK_KEYS = {
     "repeat": "call it this many times in a row (e.g. a few training steps); the last return is compared",
     "rtol": "relative tolerance",
     "atol": "absolute tolerance",
-    "dtype": "dtype policy: 'float' (any float), 'float32', 'float64', 'int', 'any'",
+    "dtype": "dtype policy: one of DTYPE_POLICIES",
     "timeout": "seconds the call may take",
     "accept": "accepted alternative implementations in bank.py (pass with a note)",
-    "partial": "behavioural partial credit when values differ: {kind, points}",
+    "partial": "behavioural partial credit when values differ: {function (in bank.py), points}",
     "reference": "reference callable when it differs from `function` (adapters in bank.py)",
     "ref_args": "reference arguments when they differ from `args`",
     "note": "a sentence shown with the check",
@@ -138,18 +149,7 @@ class Spec:
 
     def bank_module(self):
         """The assignment's bank.py (mistakes and accepted variants), or None."""
-        path = self.folder / "bank.py"
-        if not path.exists():
-            return None
-        name = f"_grader_bank_{self.id.replace('-', '_')}"
-        if name in sys.modules:
-            return sys.modules[name]
-        loader = importlib.machinery.SourceFileLoader(name, str(path))
-        module_spec = importlib.util.spec_from_loader(name, loader)
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[name] = module
-        loader.exec_module(module)
-        return module
+        return _load_bank(self.folder, self.id)
 
 
 def _tuple(value: Any) -> tuple:
@@ -160,13 +160,357 @@ def _tuple(value: Any) -> tuple:
     return (value,)
 
 
-def _parse_check(raw: dict, position: int, where: str) -> Check:
-    unknown = set(raw) - set(CHECK_KEYS)
-    if unknown:
-        raise SpecError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(CHECK_KEYS)})")
-    for key in ("name", "function", "points"):
-        if key not in raw:
-            raise SpecError(f"{where}: missing key {key!r}")
+# ------------------------------------------------------------------ validation by value
+#
+# Every key of a spec is checked for its value when the spec loads: a typo such as
+# dtype = "flaot" or compare = ["retrun"] must not turn a check into a free pass.
+# Each problem is one line naming the file, the check and the key.
+
+COMPARE_PARTS = ("return", "globals", "attrs")
+TOP_KEYS = ("id", "title", "version", "reference", "identify", "manual_review", "data_files", "functions", "check")
+FUNCTION_KEYS = ("helpers", "params", "returns", "given", "description")
+PARTIAL_KEYS = ("function", "points")
+LAYOUTS = ("columns", "rows")
+
+
+def _q(value: Any) -> str:
+    """A value as it would be written in the spec (strings in double quotes)."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+@functools.lru_cache(maxsize=None)
+def generator_keys() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """For each generator of grader/inputs.py: the keys it requires and the keys it may read.
+
+    Read from the generators' own code (`spec["k"]` is required; `spec.get("k")` and
+    `"k" in spec` are optional), plus the keys make_inputs applies to every generator,
+    so the spec check cannot drift from what the generators really read.
+    """
+
+    def keys_read(fn) -> tuple[set[str], set[str]]:
+        required: set[str] = set()
+        optional: set[str] = set()
+        for node in ast.walk(ast.parse(inspect.getsource(fn).lstrip())):
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "spec":
+                if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+                    required.add(node.slice.value)
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                  and isinstance(node.func.value, ast.Name) and node.func.value.id == "spec"
+                  and node.args and isinstance(node.args[0], ast.Constant)):
+                optional.add(node.args[0].value)
+            elif (isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant) and isinstance(node.ops[0], ast.In)
+                  and isinstance(node.comparators[0], ast.Name) and node.comparators[0].id == "spec"):
+                optional.add(node.left.value)
+        return required - optional, optional  # `"index" in spec` guards spec["index"]: optional
+
+    common = keys_read(input_gen.make_inputs)
+    common_keys = common[0] | common[1]
+    table = {}
+    for name, fn in [*input_gen.GENERATORS.items(), ("ref", input_gen._call_reference)]:
+        required, optional = keys_read(fn)
+        table[name] = (frozenset(required), frozenset(optional | common_keys | {"gen"}))
+    return table
+
+
+class _Checker:
+    """Collects nothing: the first problem found is raised as one SpecError line."""
+
+    def __init__(self, path: Path, raw: dict, folder: Path, assignment_id: str) -> None:
+        self.path = path
+        self.raw = raw
+        self.reference = self._import(lambda: importlib.import_module(str(raw.get("reference"))))
+        self.bank = self._import(lambda: _load_bank(folder, str(raw.get("id", assignment_id))))
+        # The bank's variants, unordered (bank.variants() sorts by source line, which is slow).
+        self.variants = [v.__variant__ for v in vars(self.bank).values() if hasattr(v, "__variant__")] if self.bank else []
+        self.where = ""
+
+    @staticmethod
+    def _import(load):
+        """The module, or False when it cannot be imported (then names in it are not checked)."""
+        try:
+            return load()
+        except Exception:
+            return False
+
+    def fail(self, key: str, problem: str) -> None:
+        raise SpecError(f"{_show(self.path)}: {self.where}{key} {problem}")
+
+    # -------------------------------------------------------------- the file
+
+    def spec(self) -> None:
+        raw = self.raw
+        for key in raw:
+            if key not in TOP_KEYS:
+                self.fail(key, f"is not a spec key (known: {', '.join(TOP_KEYS)})")
+        if not isinstance(raw.get("reference"), str):
+            self.fail("reference", "must name the reference module, e.g. \"reference.shallow_backprop\"")
+        for key in ("id", "title", "version"):
+            if key in raw and (not isinstance(raw[key], (str, int)) or isinstance(raw[key], bool)):
+                self.fail(key, f"{_q(raw[key])} is not a string")
+        for key in ("identify", "manual_review", "data_files"):
+            if key in raw and not _str_list(raw[key]):
+                self.fail(key, f"{_q(raw[key])} is not a list of strings")
+        for name in raw.get("data_files", []):
+            if not (self.path.parent / name).is_file():
+                self.fail("data_files", f"{_q(name)} is not a file next to the spec")
+        functions = raw.get("functions", {})
+        if not isinstance(functions, dict):
+            self.fail("functions", "must be tables [functions.NAME]")
+        for name, body in functions.items():
+            self.function(name, body, functions)
+        checks = raw.get("check", [])
+        if not isinstance(checks, list):
+            self.fail("check", "must be [[check]] tables")
+        for i, check in enumerate(checks):
+            name = check.get("name") if isinstance(check, dict) else None
+            self.where = f"check {i + 1}" + (f" ({_q(name)})" if isinstance(name, str) else "") + ": "
+            if not isinstance(check, dict):
+                self.fail("[[check]]", "must be a table")
+            self.check(check, i, functions)
+        self.where = ""
+
+    def function(self, name: str, body: Any, functions: dict) -> None:
+        self.where = f"[functions.{name}]: "
+        if not isinstance(body, dict):
+            self.fail(name, "must be a table")
+        for key, value in body.items():
+            if key not in FUNCTION_KEYS:
+                self.fail(key, f"is not a function key (known: {', '.join(FUNCTION_KEYS)})")
+            if key in ("helpers", "params", "returns") and not _str_list(value):
+                self.fail(key, f"{_q(value)} is not a list of names")
+            if key == "given" and not isinstance(value, bool):
+                self.fail(key, f"{_q(value)} is not true or false")
+            if key == "description" and not isinstance(value, str):
+                self.fail(key, f"{_q(value)} is not a string")
+        for helper in body.get("helpers", []):
+            if helper not in functions:
+                self.fail("helpers", f"{_q(helper)} is not declared under [functions]")
+            if helper == name:
+                self.fail("helpers", f"{_q(helper)} is the function itself")
+
+    # -------------------------------------------------------------- one check
+
+    def check(self, c: dict, position: int, functions: dict) -> None:
+        unknown = [k for k in c if k not in CHECK_KEYS]
+        if unknown:
+            self.fail(unknown[0], f"is not a check key (known: {', '.join(CHECK_KEYS)})")
+        for key in ("name", "function", "points"):
+            if key not in c:
+                self.fail(key, "is missing")
+        for key in ("name", "note"):
+            if key in c and not isinstance(c[key], str):
+                self.fail(key, f"{_q(c[key])} is not a string")
+        function = c["function"]
+        if not isinstance(function, str) or function not in functions:
+            self.fail("function", f"{_q(function)} is not declared under [functions]")
+        is_method = "." in function
+        if not _is_number(c["points"]) or c["points"] < 0:
+            self.fail("points", f"{_q(c['points'])} is not a non-negative number")
+        for key in ("seed", "call_seed"):
+            if key in c and not (_is_int(c[key]) and 0 <= c[key] < 2**32):
+                self.fail(key, f"{_q(c[key])} is not an integer seed (0 to 2**32 - 1)")
+        if "repeat" in c and not (_is_int(c["repeat"]) and c["repeat"] >= 1):
+            self.fail("repeat", f"{_q(c['repeat'])} is not a positive integer")
+        for key in ("rtol", "atol"):
+            if key in c and not (_is_number(c[key]) and c[key] >= 0):
+                self.fail(key, f"{_q(c[key])} is not a non-negative number")
+        if "timeout" in c and not (_is_number(c["timeout"]) and c["timeout"] > 0):
+            self.fail("timeout", f"{_q(c['timeout'])} is not a positive number of seconds")
+        if "dtype" in c and c["dtype"] not in DTYPE_POLICIES:
+            self.fail("dtype", f"{_q(c['dtype'])} is not one of {', '.join(DTYPE_POLICIES)}")
+        self.compare_parts(c, is_method)
+        names = self.let(c.get("let", {}))
+        for key in ("args", "ref_args", "init"):
+            if key in c:
+                self.names_in(key, c[key], names)
+        for key in ("kwargs", "attrs", "globals"):
+            if key in c:
+                if not isinstance(c[key], dict):
+                    self.fail(key, f"{_q(c[key])} is not a table of name = value")
+                for name, value in c[key].items():
+                    if not name.isidentifier():
+                        self.fail(key, f"{_q(name)} is not a Python name")
+                    self.names_in(f"{key}.{name}", value, names)
+        for key in ("read_globals", "read_attrs"):
+            if key in c and not (_str_list(c[key]) and all(n.isidentifier() for n in c[key])):
+                self.fail(key, f"{_q(c[key])} is not a list of Python names")
+        if not is_method:
+            for key in ("init", "attrs", "read_attrs"):
+                if key in c:
+                    self.fail(key, f"is only for a Class.method check, and {_q(function)} is a function")
+        self.bank_names(c, function)
+
+    def compare_parts(self, c: dict, is_method: bool) -> None:
+        parts = c.get("compare", ["return"])
+        parts = parts if isinstance(parts, list) else [parts]
+        if not parts:
+            self.fail("compare", "is empty: name at least one of " + ", ".join(COMPARE_PARTS))
+        for part in parts:
+            if part not in COMPARE_PARTS:
+                self.fail("compare", f"{_q(part)} is not one of {', '.join(COMPARE_PARTS)}")
+        if "globals" in parts and not c.get("read_globals"):
+            self.fail("compare", "\"globals\" needs read_globals (the globals to read back)")
+        if "attrs" in parts and not c.get("read_attrs"):
+            self.fail("compare", "\"attrs\" needs read_attrs (the attributes to read back)")
+
+    def let(self, let: Any) -> list[str]:
+        if not isinstance(let, dict):
+            self.fail("let", "must be a table of name = { gen = ... }")
+        table = generator_keys()
+        made: list[str] = []
+        for name, gen in let.items():
+            key = f"let.{name}"
+            if not name.isidentifier():
+                self.fail(key, "is not a Python name")
+            if isinstance(gen, dict):
+                kind = gen.get("gen")
+                if kind not in table:
+                    self.fail(f"{key}.gen", f"{_q(kind)} is not a generator (known: {', '.join(table)})")
+                required, optional = table[kind]
+                for arg in gen:
+                    if arg not in required | optional:
+                        known = ", ".join(sorted(required | optional - {"gen"}))
+                        self.fail(f"{key}.{arg}", f"is not read by generator {_q(kind)} (it reads: {known})")
+                for arg in sorted(required):
+                    if arg not in gen:
+                        self.fail(key, f"generator {_q(kind)} needs {arg}")
+                for arg, value in gen.items():
+                    self.generator_arg(f"{key}.{arg}", arg, value, made)
+            made.append(name)
+        return made
+
+    def generator_arg(self, key: str, arg: str, value: Any, made: list[str]) -> None:
+        if arg == "shape":
+            if not (isinstance(value, list) and all(_is_int(v) and v > 0 for v in value)):
+                self.fail(key, f"{_q(value)} is not a list of positive integers")
+        elif arg in ("n", "classes"):
+            if not (_is_int(value) and value > 0):
+                self.fail(key, f"{_q(value)} is not a positive integer")
+        elif arg in ("scale", "loc", "low", "high"):
+            if not _is_number(value):
+                self.fail(key, f"{_q(value)} is not a number")
+        elif arg == "fraction":
+            if not (_is_number(value) and 0 <= value <= 1):
+                self.fail(key, f"{_q(value)} is not a number between 0 and 1")
+        elif arg in ("seed", "index"):
+            if not (_is_int(value) and (arg == "index" or 0 <= value < 2**32)):
+                self.fail(key, f"{_q(value)} is not an integer")
+        elif arg == "layout":
+            if value not in LAYOUTS:
+                self.fail(key, f"{_q(value)} is not one of {', '.join(LAYOUTS)}")
+        elif arg in ("array", "as_list", "as_tuple"):
+            if not isinstance(value, bool):
+                self.fail(key, f"{_q(value)} is not true or false")
+        elif arg == "dtype":
+            try:
+                ok = isinstance(value, str) and np.dtype(value) is not None
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                self.fail(key, f"{_q(value)} is not a numpy dtype")
+        elif arg in ("labels", "of"):
+            if value not in made:
+                self.fail(key, f"{_q(value)} is not an input made before it in let (made so far: {', '.join(made) or 'none'})")
+        elif arg == "function":
+            if not isinstance(value, str) or (self.reference and not hasattr(self.reference, value)):
+                self.fail(key, f"{_q(value)} is not a function of the reference module {self.raw['reference']}")
+        elif arg == "args":
+            self.names_in(key, value, made)
+
+    def names_in(self, key: str, value: Any, names: list[str]) -> None:
+        """Strings that look like names must be `let` names.
+
+        inputs.resolve() turns a string bound in `let` into its value and passes any other
+        string on as text, so a misspelt name would silently become a string argument. A
+        string that is not a Python name ("tiny-images.idx3-ubyte") stays a literal.
+        """
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                self.names_in(f"{key}[{i}]", item, names)
+        elif isinstance(value, dict):
+            self.fail(key, "is a table: write the input in let and pass its name")
+        elif isinstance(value, str) and value.isidentifier() and value not in names:
+            self.fail(key, f"{_q(value)} is not a name in let (names: {', '.join(names) or 'none'}); "
+                      "for a text argument use let.NAME = { gen = \"const\", value = \"...\" }")
+
+    def bank_names(self, c: dict, function: str) -> None:
+        """accept ids, reference adapters and partial-credit functions exist, when the modules import."""
+        accept = c.get("accept", [])
+        if not _str_list(accept if isinstance(accept, list) else [accept]):
+            self.fail("accept", f"{_q(accept)} is not a list of variant ids")
+        if self.bank is not False:
+            ids = [v.id for v in self.variants if v.kind == "accepted" and v.function == function]
+            for ident in accept if isinstance(accept, list) else [accept]:
+                if ident not in ids:
+                    self.fail("accept", f"{_q(ident)} is not an accepted variant of {function} in bank.py "
+                              f"(accepted: {', '.join(ids) or 'none'})")
+        if "reference" in c:
+            name = c["reference"]
+            if not isinstance(name, str) or not name.isidentifier():
+                self.fail("reference", f"{_q(name)} is not a name")
+            modules = [self.reference, self.bank]
+            if all(m is not False for m in modules) and not any(m and hasattr(m, name) for m in modules):
+                self.fail("reference", f"{_q(name)} is neither in {self.raw['reference']} nor in bank.py")
+        if "partial" in c:
+            partial = c["partial"]
+            if not isinstance(partial, dict):
+                self.fail("partial", "must be a table { function = \"...\", points = ... }")
+            for key in partial:
+                if key not in PARTIAL_KEYS:
+                    self.fail(f"partial.{key}", f"is not a partial-credit key (known: {', '.join(PARTIAL_KEYS)})")
+            if not isinstance(partial.get("function"), str):
+                self.fail("partial.function", "must name a partial-credit function in bank.py")
+            if not (_is_number(partial.get("points")) and partial["points"] >= 0):
+                self.fail("partial.points", f"{_q(partial.get('points'))} is not a non-negative number")
+            if self.bank is not False and not callable(getattr(self.bank, partial["function"], None)):
+                self.fail("partial.function", f"{_q(partial['function'])} is not a function in bank.py")
+
+
+def _show(path: Path) -> str:
+    """The spec's path relative to the working directory when it is under it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _load_bank(folder: Path, assignment_id: str):
+    """An assignment's bank.py as a module (cached by assignment id), or None when there is none."""
+    path = folder / "bank.py"
+    if not path.exists():
+        return None
+    name = f"_grader_bank_{assignment_id.replace('-', '_')}"
+    if name in sys.modules:
+        return sys.modules[name]
+    loader = importlib.machinery.SourceFileLoader(name, str(path))
+    module_spec = importlib.util.spec_from_loader(name, loader)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    try:
+        loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]  # a half-run bank must not be served from the cache later
+        raise
+    return module
+
+
+def _parse_check(raw: dict, position: int) -> Check:
+    """A check table, already validated by _Checker, as a Check."""
     return Check(
         name=str(raw["name"]),
         function=str(raw["function"]),
@@ -195,9 +539,15 @@ def _parse_check(raw: dict, position: int, where: str) -> Check:
     )
 
 
-def load_spec(assignment_id: str, root: Path | None = None) -> Spec:
-    """Read and check assignments/<id>/spec.toml."""
-    folder = (root or ASSIGNMENTS_DIR) / assignment_id
+def load_spec(assignment_id: str | os.PathLike[str], root: Path | None = None) -> Spec:
+    """Read and check assignments/<id>/spec.toml (or FOLDER/spec.toml when given a folder Path)."""
+    if isinstance(assignment_id, os.PathLike):
+        folder = Path(assignment_id)
+        assignment_id = folder.name
+        if not (folder / "spec.toml").exists():
+            raise SpecError(f"{folder}: no spec.toml in this folder")
+    else:
+        folder = (root or ASSIGNMENTS_DIR) / assignment_id
     path = folder / "spec.toml"
     if not path.exists():
         known = ", ".join(list_assignments(root)) or "none"
@@ -206,7 +556,8 @@ def load_spec(assignment_id: str, root: Path | None = None) -> Spec:
     try:
         raw = tomllib.loads(raw_bytes.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: {exc}") from None
+        raise SpecError(f"{_show(path)}: {exc}") from None
+    _Checker(path, raw, folder, assignment_id).spec()  # every key, by value: one line per problem
     digest = hashlib.sha256(raw_bytes)
     if (folder / "bank.py").exists():
         digest.update((folder / "bank.py").read_bytes())
@@ -221,15 +572,7 @@ def load_spec(assignment_id: str, root: Path | None = None) -> Spec:
         )
         for name, body in raw.get("functions", {}).items()
     )
-    checks = tuple(_parse_check(c, i, f"{path} check {i + 1}") for i, c in enumerate(raw.get("check", [])))
-    names = {fn.name for fn in functions}
-    for check in checks:
-        if check.function not in names:
-            raise SpecError(f"{path}: check {check.name!r} grades {check.function!r}, which is not under [functions]")
-    for fn in functions:
-        for helper in fn.helpers:
-            if helper not in names:
-                raise SpecError(f"{path}: helper {helper!r} of {fn.name} is not a graded function")
+    checks = tuple(_parse_check(c, i) for i, c in enumerate(raw.get("check", [])))
     return Spec(
         id=str(raw.get("id", assignment_id)),
         title=str(raw.get("title", assignment_id)),

@@ -159,3 +159,54 @@ def test_ragged_lists_compare_item_by_item():
     assert compare([[[0, 0, 0], [0, 0, 0]], [0, 0, 0], [-0.5, 0.5]], reference, P).passed
     verdict = compare([[[0, 0, 0], [0, 0, 0]], [0, 0, 0], [0.5, -0.5]], reference, P)
     assert not verdict.passed and verdict.message.startswith("[2]")
+
+
+# ---------------------------------------------------------------- complex and object results
+
+SCALAR = 0.25
+
+
+@pytest.mark.parametrize("policy", ["float", "number", "any"])
+@pytest.mark.parametrize(
+    "student, reference, expected",
+    [
+        (REF + 0j, REF, "returns complex numbers; a real array is expected"),  # real part right: still wrong
+        (REF + 1j, REF, "returns complex numbers; a real array is expected"),
+        (REF.astype(np.complex64), REF, "returns complex numbers; a real array is expected"),
+        ((REF + 1j).tolist(), REF, "returns complex numbers; a real array is expected"),
+        ([np.complex128(x) for x in REF[0]], REF[0].tolist(), "returns complex numbers; a real array is expected"),
+        (complex(SCALAR, 0), SCALAR, "returns a complex number; a real number is expected"),
+        (np.complex128(SCALAR + 1j), SCALAR, "returns a complex number; a real number is expected"),
+        (np.array([SCALAR + 0j]), SCALAR, "returns complex numbers; a real number is expected"),
+        (np.complex128(SCALAR), np.array([SCALAR]), "returns a complex number; a real array is expected"),
+        # what crosses over from the worker: complex scalars are opaque objects named by their type
+        (Opaque("complex", "(0.25+0j)"), SCALAR, "returns a complex number; a real number is expected"),
+        (Opaque("complex128", "np.complex128(0.25+0j)"), REF, "returns a complex number; a real array is expected"),
+        (REF.astype(object), REF, "returns an array of Python objects (dtype=object); a real array is expected"),
+        (np.array([SCALAR], dtype=object), SCALAR, "returns an array of Python objects (dtype=object); a real number is expected"),
+        (Opaque("ndarray", "array([0.25], dtype=object)"), REF, "returns an array of Python objects (dtype=object)"),
+    ],
+    ids=lambda v: type(v).__name__ if not isinstance(v, str) else v[:20],
+)
+def test_complex_and_object_results_fail_with_a_type_diagnosis(student, reference, expected, policy):
+    verdict = compare(student, reference, Policy(dtype=policy))
+    assert not verdict.passed
+    assert verdict.diagnosis == "wrong-type"
+    assert expected in verdict.message
+
+
+def test_complex_items_of_a_tuple_are_named_by_their_label():
+    verdict = compare((REF, REF + 0j), (REF, REF), Policy(labels=("W1", "b1")))
+    assert not verdict.passed and verdict.diagnosis == "wrong-type"
+    assert verdict.message.startswith("b1: returns complex numbers")
+
+
+def test_a_complex_reference_is_compared_as_complex():
+    reference = REF + 1j * REF
+    assert compare(reference.copy(), reference, P).passed
+    assert not compare(REF + 0j, reference, P).passed  # the imaginary part counts
+
+
+def test_an_unknown_dtype_policy_is_an_error_not_a_free_pass():
+    with pytest.raises(ValueError, match="unknown dtype policy 'flaot'"):
+        compare(np.zeros_like(REF), REF, Policy(dtype="flaot"))

@@ -8,7 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +83,73 @@ def test_grades_csv_escapes_commas_quotes_and_unicode(tmp_path):
     path = tmp_path / "grades.csv"
     write_grades_csv([weird], path)
     assert read_csv(path)[1][0] == 'Zoë "Z", =cmd'
+
+
+FORMULAS = ['=HYPERLINK("http://x")', "+1+1", "@SUM(A1)", "-2+3", "\t=1+1", "\r=1+1", "=cmd|' /C calc'!A0"]
+
+
+def read_canvas(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+@pytest.mark.parametrize("name", FORMULAS, ids=repr)
+def test_csv_cells_a_spreadsheet_would_run_are_made_inert(tmp_path, name):
+    import dataclasses
+    result = dataclasses.replace(load("partial"), submission=name)
+    write_grades_csv([result], tmp_path / "grades.csv", functions=[name, "softmax"])
+    write_canvas_csv([result], tmp_path / "canvas.csv", name, 50)
+    header, row = read_csv(tmp_path / "grades.csv")
+    assert row[0] == "'" + name and header[3] == "'" + name
+    canvas = read_canvas(tmp_path / "canvas.csv")
+    assert canvas[0][5] == "'" + name
+    assert canvas[2][0] == canvas[2][3] == "'" + name
+    assert float(row[1]) == pytest.approx(result.score) and float(canvas[2][5]) == pytest.approx(result.score)
+
+
+def test_numbers_and_plain_text_are_not_touched(tmp_path):
+    import dataclasses
+    result = dataclasses.replace(load("partial"), submission="o'brien - 2", score=-1.5)
+    write_grades_csv([result], tmp_path / "grades.csv")
+    write_canvas_csv([result], tmp_path / "canvas.csv", "HW 1", 50)
+    line = (tmp_path / "grades.csv").read_text(encoding="utf-8-sig").splitlines()[1]
+    assert line.startswith("o'brien - 2,-1.5,50,")  # a negative score written from a float stays a number
+    assert read_canvas(tmp_path / "canvas.csv")[2] == ["o'brien - 2", "", "", "o'brien - 2", "", "-1.5"]
+
+
+# ---------------------------------------------------------------- file modes
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_written_files_follow_the_umask_like_open_does(tmp_path, umask, mode):
+    from grader.report import write_overview, write_report
+    from grader.result import write_atomic
+
+    result = load("partial")
+    old = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "results" / "bob.json", result.to_json())
+        write_report(result, tmp_path / "bob.html")
+        write_overview([result], {}, "HW 1", tmp_path / "index.html")
+        write_grades_csv([result], tmp_path / "grades.csv")
+        write_canvas_csv([result], tmp_path / "canvas.csv", "HW 1", 50)
+        write_gradescope(result, tmp_path / "results.json")
+        with open(tmp_path / "plain.txt", "w") as handle:  # what a normal open() gives
+            handle.write("x")
+    finally:
+        os.umask(old)
+    for name in ("results/bob.json", "bob.html", "index.html", "grades.csv", "canvas.csv", "results.json", "plain.txt"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
+    assert not list(tmp_path.rglob("*.tmp")), "no temporary file is left behind"
+
+
+def test_an_atomic_write_replaces_the_file_whole(tmp_path):
+    from grader.result import write_atomic
+
+    path = tmp_path / "grades.csv"
+    write_atomic(path, "old\n")
+    write_atomic(path, "new\n")
+    assert path.read_text(encoding="utf-8") == "new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["grades.csv"]
 
 
 # ---------------------------------------------------------------- Canvas

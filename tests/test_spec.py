@@ -1,0 +1,134 @@
+"""Specs are validated by value when they load: a typo in any key is one clear line, never a free pass."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.spec import ASSIGNMENTS_DIR, SpecError, generator_keys, list_assignments, load_spec
+
+SB, DL, FF, MLP = "shallow-backprop", "digits-logreg-mlp", "ffnn-pure-numpy", "mlp-scalar-to-tensor"
+
+
+def copy_assignment(tmp_path: Path, assignment: str) -> Path:
+    """A copy of a real assignment folder (spec, bank, data files; no notebook) to edit."""
+    folder = tmp_path / assignment
+    shutil.copytree(ASSIGNMENTS_DIR / assignment, folder, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__"))
+    return folder
+
+
+def with_typo(tmp_path: Path, assignment: str, old: str, new: str) -> Path:
+    folder = copy_assignment(tmp_path, assignment)
+    path = folder / "spec.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"the real {assignment} spec no longer contains {old!r}: update this test"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("assignment", list_assignments())
+def test_every_real_spec_loads(assignment):
+    spec = load_spec(assignment)
+    assert spec.checks and spec.max_score > 0
+
+
+@pytest.mark.parametrize("assignment", list_assignments())
+def test_an_unchanged_copy_loads_from_its_folder(tmp_path, assignment):
+    folder = copy_assignment(tmp_path, assignment)
+    copied = load_spec(folder)
+    assert copied.checks == load_spec(assignment).checks
+    assert load_spec(assignment, root=tmp_path).checks == copied.checks  # the old (id, root) call still works
+
+
+# (assignment, text in the real spec, the same text with a typo, the key the error must name, what it must say)
+CHECK_TYPOS = [
+    (SB, 'dtype = "int"', 'dtype = "flaot"', "dtype", 'dtype "flaot" is not one of float, float32'),
+    (SB, 'dtype = "int"', 'dtyp = "int"', "dtyp", "is not a check key"),
+    (FF, 'compare = ["globals"]', 'compare = ["retrun"]', "compare", '"retrun" is not one of return, globals, attrs'),
+    (FF, 'read_globals = ["w1", "w2", "w3"]\ncompare', "compare", "compare", '"globals" needs read_globals'),
+    (DL, 'read_attrs = ["W", "b"]\ncompare', "compare", "compare", '"attrs" needs read_attrs'),
+    (SB, 'gen = "randn"', 'gen = "randm"', "let.a.gen", '"randm" is not a generator'),
+    (SB, "scale = 3 }", "sacle = 3 }", "let.a.sacle", 'is not read by generator "randn"'),
+    (SB, "shape = [10, 7]", "shape = [10, -7]", "let.a.shape", "is not a list of positive integers"),
+    (SB, "shape = [10, 7]", 'shape = [10, "7"]', "let.a.shape", "is not a list of positive integers"),
+    (SB, 'gen = "labels", n = 25, classes = 10 }', 'gen = "labels", n = 25 }', "let.lbl", 'generator "labels" needs classes'),
+    (SB, 'n = 25, classes = 10 }', 'n = 0, classes = 10 }', "let.lbl.n", "is not a positive integer"),
+    (SB, "fraction = 0.3", "fraction = 3", "let.a.fraction", "between 0 and 1"),
+    (DL, 'labels = "label", classes = 6, layout = "rows"', 'labels = "label", classes = 6, layout = "row"', "let.codes.layout", '"row" is not one of columns, rows'),
+    (DL, 'labels = "label", classes = 6', 'labels = "lable", classes = 6', "let.codes.labels", '"lable" is not an input made before it'),
+    (SB, 'dtype = "uint8" }', 'dtype = "uint9" }', "let.x.dtype", '"uint9" is not a numpy dtype'),
+    (SB, 'function = "init_shallow", args', 'function = "init_shalow", args', "let.net.function", '"init_shalow" is not a function of the reference module'),
+    (SB, "rtol = 1e-6", "rtol = -1e-6", "rtol", "is not a non-negative number"),
+    (SB, "atol = 1e-6", 'atol = "1e-6"', "atol", "is not a non-negative number"),
+    (SB, "points = 2", "points = -2", "points", "is not a non-negative number"),
+    (SB, 'function = "softmax"\n', 'function = "softmax"\nseed = 1.5\n', "seed", "is not an integer seed"),
+    (DL, "call_seed = 5", 'call_seed = "5"', "call_seed", "is not an integer seed"),
+    (DL, "repeat = 2", "repeat = 0", "repeat", "is not a positive integer"),
+    (SB, 'function = "softmax"\n', 'function = "softmax"\ntimeout = 0\n', "timeout", "is not a positive number"),
+    (SB, 'function = "softmaxp"', 'function = "softmaxq"', "function", '"softmaxq" is not declared under [functions]'),
+    (DL, 'accept = ["softmax-handout-no-shift"]', 'accept = ["softmax-handout-no-shfit"]', "accept", "is not an accepted variant of softmax"),
+    (FF, 'reference = "ref_read_idx"', 'reference = "ref_read_idxx"', "reference", '"ref_read_idxx" is neither in reference.ffnn_pure_numpy nor in bank.py'),
+    (FF, 'function = "weights_look_right"', 'function = "weights_look_rihgt"', "partial.function", "is not a function in bank.py"),
+    (FF, "points = 1 }", "pionts = 1 }", "partial.pionts", "is not a partial-credit key"),
+    (SB, 'args = ["a", "e"]', 'args = ["a", "ee"]', "args[1]", '"ee" is not a name in let (names: a, e)'),
+    (MLP, 'params = ["W", "b", "V", "c"] }', 'params = ["W", "b", "V", "cc"] }', "kwargs.params[3]", '"cc" is not a name in let'),
+    (FF, 'w3 = "w3" }', 'w3 = "w4" }', "globals.w3", '"w4" is not a name in let'),
+    (SB, 'function = "softmax"\n', 'function = "softmax"\ninit = [3]\n', "init", "is only for a Class.method check"),
+]
+
+
+@pytest.mark.parametrize("assignment, old, new, key, says", CHECK_TYPOS, ids=[f"{c[0]}:{c[3]}:{c[4][:24]}" for c in CHECK_TYPOS])
+def test_a_typo_in_a_check_key_is_one_line_naming_file_check_and_key(tmp_path, assignment, old, new, key, says):
+    folder = with_typo(tmp_path, assignment, old, new)
+    with pytest.raises(SpecError) as caught:
+        load_spec(folder)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{folder / 'spec.toml'}: check "), message
+    assert re.match(r'.*spec\.toml: check \d+ \("[^"]+"\): ', message), message
+    assert f"): {key} " in message, message
+    assert says in message, message
+
+
+SPEC_TYPOS = [
+    (SB, 'helpers = ["softmax"]', 'helpers = ["sofmax"]', "[functions.softmaxp]: helpers", '"sofmax" is not declared under [functions]'),
+    (SB, 'params = ["a", "e"]', 'parms = ["a", "e"]', "[functions.softmaxp]: parms", "is not a function key"),
+    (SB, "identify = [", "identfy = [", "identfy", "is not a spec key"),
+    (MLP, 'data_files = ["handout_files/mlp_data.py"]', 'data_files = ["handout_files/mlp_dat.py"]', "data_files", "is not a file next to the spec"),
+]
+
+
+@pytest.mark.parametrize("assignment, old, new, key, says", SPEC_TYPOS, ids=[c[3] for c in SPEC_TYPOS])
+def test_a_typo_in_a_spec_or_function_key_is_one_line(tmp_path, assignment, old, new, key, says):
+    folder = with_typo(tmp_path, assignment, old, new)
+    with pytest.raises(SpecError) as caught:
+        load_spec(folder)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{folder / 'spec.toml'}: {key} "), message
+    assert says in message, message
+
+
+def test_a_string_that_is_not_a_python_name_stays_a_literal(tmp_path):
+    # read_idx's argument is a file name: resolve() passes it on as text, and so must the check.
+    spec = load_spec(copy_assignment(tmp_path, FF))
+    assert any(check.args == ("tiny-images.idx3-ubyte",) for check in spec.checks)
+
+
+def test_names_in_accept_and_reference_are_not_checked_when_the_bank_cannot_load(tmp_path):
+    folder = with_typo(tmp_path, FF, 'reference = "ref_read_idx"', 'reference = "ref_in_a_broken_bank"')
+    (folder / "bank.py").write_text("raise ImportError('not in this kit')\n", encoding="utf-8")
+    spec_path = folder / "spec.toml"  # a new id: banks are cached by assignment id
+    spec_path.write_text(spec_path.read_text(encoding="utf-8").replace(f'id = "{FF}"', 'id = "broken-kit"'), encoding="utf-8")
+    spec = load_spec(folder)
+    assert any(check.reference == "ref_in_a_broken_bank" for check in spec.checks)
+
+
+def test_generator_arguments_are_read_from_the_generators_themselves():
+    keys = generator_keys()
+    required, optional = keys["randn"]
+    assert required == {"shape"} and {"scale", "loc", "dtype", "as_list", "as_tuple"} <= optional
+    assert keys["copy"][0] == {"of"} and "index" in keys["copy"][1]  # `"index" in spec` guards it
+    assert keys["ref"][0] == {"function"} and {"args", "seed"} <= keys["ref"][1]
