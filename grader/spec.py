@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.rubric import ManualItem, RubricError, parse_manual_review
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -113,13 +115,18 @@ class Spec:
     functions: tuple[Function, ...]
     checks: tuple[Check, ...]
     identify: tuple[str, ...] = ()
-    manual_review: tuple[str, ...] = ()
+    manual_review: tuple[str, ...] = ()  # the texts of manual_items (what Result.manual_review holds)
+    manual_items: tuple[ManualItem, ...] = ()  # the same items with points, rubric and where to find them
     data_files: tuple[str, ...] = ()  # extra files copied into the sandbox, relative to the folder
     digest: str = ""  # hash of spec.toml and bank.py: part of "graded with the same spec"
 
     @property
     def max_score(self) -> float:
         return float(sum(check.points for check in self.checks))
+
+    @property
+    def manual_max(self) -> float:
+        return float(sum(item.points for item in self.manual_items))
 
     def function(self, name: str) -> Function:
         for fn in self.functions:
@@ -222,6 +229,10 @@ def load_spec(assignment_id: str, root: Path | None = None) -> Spec:
         for name, body in raw.get("functions", {}).items()
     )
     checks = tuple(_parse_check(c, i, f"{path} check {i + 1}") for i, c in enumerate(raw.get("check", [])))
+    try:
+        manual_items = parse_manual_review(raw.get("manual_review"), str(path))
+    except RubricError as exc:
+        raise SpecError(str(exc)) from None
     names = {fn.name for fn in functions}
     for check in checks:
         if check.function not in names:
@@ -239,7 +250,8 @@ def load_spec(assignment_id: str, root: Path | None = None) -> Spec:
         functions=functions,
         checks=checks,
         identify=_tuple(raw.get("identify")),
-        manual_review=_tuple(raw.get("manual_review")),
+        manual_review=tuple(item.text for item in manual_items),
+        manual_items=manual_items,
         data_files=_tuple(raw.get("data_files")),
         digest=f"{raw.get('version', '1')}-{digest.hexdigest()[:12]}",
     )
