@@ -199,6 +199,7 @@ def cmd_export(args) -> int:
     from grader import exports
     from grader.batch import output_paths, similar_pairs, write_class_outputs
     from grader.gradebook import Gradebook
+    from grader.manual import grades_from_book
 
     outdir = Path(args.outdir)
     if not (outdir / "gradebook.sqlite").exists():
@@ -207,9 +208,11 @@ def cmd_export(args) -> int:
         for assignment in book.assignments():
             spec = load_spec_or_usage(assignment)
             results = book.current_results(assignment)
+            manual = grades_from_book(book, spec.id, spec.manual_items, [r.submission for r in results])
             if args.format in ("all", "gradescope"):
                 for result in results:
-                    exports.write_gradescope(result, output_paths(outdir, result.submission)["gradescope"])
+                    exports.write_gradescope(result, output_paths(outdir, result.submission)["gradescope"],
+                                             manual=manual[result.submission] if spec.manual_items else None)
             if args.format in ("all", "csv", "canvas"):
                 write_class_outputs(results, outdir, spec, similar_pairs=similar_pairs(results, spec))
             print(f"{assignment}: {len(results)} submission(s) exported to {outdir}")
