@@ -45,7 +45,7 @@ class ReviewError(Exception):
 def _csp(script: str) -> str:
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     return ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-            f"script-src 'sha256-{digest}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+            f"script-src 'sha256-{digest}'; form-action 'self'; base-uri 'none'")
 
 
 @dataclass
@@ -217,7 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Content-Security-Policy", csp or self.app.csp)
+        self.send_header("Content-Security-Policy", (csp or self.app.csp) + "; frame-ancestors 'none'")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         self.send_header("Cache-Control", "no-store")

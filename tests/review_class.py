@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.answers import map_items
+from grader.answers import handout_lines, map_items
 from grader.gradebook import Gradebook
 from grader.result import Result, result_from_dict
 from grader.spec import load_spec
@@ -53,7 +53,7 @@ def student_notebook(assignment: str, seed: int, hostile_port: int | None = None
     """The solution notebook with outputs saved, as a student who ran it would submit it."""
     spec = load_spec(assignment)
     nb = nbformat.read(str(spec.folder / "solution.ipynb"), as_version=4)
-    mapping = map_items(nb, spec.manual_items, frozenset())
+    mapping = map_items(nb, spec.manual_items, handout_lines(spec.folder))
     curve_cells = set()
     for item in spec.manual_items:
         code = [i for i in mapping.get(item.id, []) if nb.cells[i].cell_type == "code"]
