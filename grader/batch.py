@@ -117,21 +117,25 @@ def output_paths(outdir: Path, submission: str) -> dict[str, Path]:
 
 def write_outputs(result: Result, outdir: Path) -> None:
     from grader import exports, report
+    from grader.manual import manual_for_result
 
     paths = output_paths(outdir, result.submission)
+    manual = manual_for_result(outdir, result)  # points and comments from `grader review`: a regrade keeps them
     write_atomic(paths["json"], result.to_json())
-    report.write_report(result, paths["report"])
-    exports.write_gradescope(result, paths["gradescope"])
+    report.write_report(result, paths["report"], manual=manual)
+    exports.write_gradescope(result, paths["gradescope"], manual=manual)
 
 
 def write_class_outputs(results: list[Result], outdir: Path, spec, similar_pairs=None) -> None:
     from grader import exports, report
+    from grader.manual import manual_grades
 
     functions = [fn.name for fn in spec.functions]
+    manual = manual_grades(outdir, spec, [r.submission for r in results])
     links = {r.submission: os.path.relpath(output_paths(outdir, r.submission)["report"], outdir) for r in results}
     report.write_overview(results, links, f"{spec.title} ({spec.id})", outdir / "index.html", similar_pairs=similar_pairs)
-    exports.write_grades_csv(results, outdir / "grades.csv", functions)
-    exports.write_canvas_csv(results, outdir / "canvas.csv", spec.id, spec.max_score)
+    exports.write_grades_csv(results, outdir / "grades.csv", functions, manual=manual)
+    exports.write_canvas_csv(results, outdir / "canvas.csv", spec.id, spec.max_score, manual=manual)
 
 
 def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool = False, progress_stream=None) -> BatchOutcome:

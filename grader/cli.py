@@ -23,6 +23,8 @@ EXAMPLES = {
     "selftest": "grader selftest                 # every assignment\n  grader selftest -a shallow-backprop --quick",
     "export": "grader export -o reports/ --format canvas",
     "release": "grader release -a shallow-backprop -o handout/",
+    "review": "grader review -o reports/               # prints http://127.0.0.1:PORT/?token=...\n"
+    "  grader review -o reports/ -a mlp-scalar-to-tensor --who alice --port 8765",
 }
 
 
@@ -94,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     export = command("export", "Rewrite grades.csv, canvas.csv, Gradescope results and index.html from the gradebook.")
     export.add_argument("-o", "--outdir", default="reports", help="the folder holding gradebook.sqlite (default reports/)")
     export.add_argument("--format", choices=("all", "csv", "canvas", "gradescope"), default="all")
+
+    review = command("review", "Grade the written answers, plots and discussions by hand, on a local web page over a graded class.")
+    review.add_argument("-o", "--outdir", default="reports", help="the folder holding gradebook.sqlite (default reports/)")
+    review.add_argument("-a", "--assignment", help="assignment id (needed when the gradebook holds several)")
+    review.add_argument("--who", help="the name recorded with each grade (default: your user name)")
+    review.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    review.add_argument("--no-browser", action="store_true", help="print the URL only; do not open a browser")
 
     release = command("release", "Write the student notebook for an assignment (solutions removed).")
     release.add_argument("-a", "--assignment", required=True)
@@ -221,6 +230,7 @@ def cmd_export(args) -> int:
     from grader import exports
     from grader.batch import output_paths, similar_pairs, write_class_outputs
     from grader.gradebook import Gradebook
+    from grader.manual import grades_from_book
 
     outdir = Path(args.outdir)
     if not (outdir / "gradebook.sqlite").exists():
@@ -229,9 +239,11 @@ def cmd_export(args) -> int:
         for assignment in book.assignments():
             spec = load_spec_or_usage(assignment)
             results = book.current_results(assignment)
+            manual = grades_from_book(book, spec.id, spec.manual_items, [r.submission for r in results])
             if args.format in ("all", "gradescope"):
                 for result in results:
-                    exports.write_gradescope(result, output_paths(outdir, result.submission)["gradescope"])
+                    exports.write_gradescope(result, output_paths(outdir, result.submission)["gradescope"],
+                                             manual=manual[result.submission] if spec.manual_items else None)
             if args.format in ("all", "csv", "canvas"):
                 write_class_outputs(results, outdir, spec, similar_pairs=similar_pairs(results, spec))
             print(f"{assignment}: {len(results)} submission(s) exported to {outdir}")
@@ -250,7 +262,33 @@ def cmd_release(args) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "check": cmd_check, "grade": cmd_grade, "selftest": cmd_selftest, "export": cmd_export, "release": cmd_release}
+def cmd_review(args) -> int:
+    from grader.review import ReviewError, make_server, open_app, url_of
+
+    try:
+        app = open_app(args.outdir, args.assignment, args.who)
+    except ReviewError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        server = make_server(app, args.port)
+    except OSError as exc:
+        raise UsageError(f"--port {args.port}: {exc.strerror or exc}") from None
+    url = url_of(server, app)
+    print(f"Reviewing {app.spec.id} in {args.outdir} as {app.who}. Open this address (Ctrl+C to stop):\n    {url}", flush=True)
+    if not args.no_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("grader: review stopped; every saved grade is in the gradebook", file=sys.stderr)
+    finally:
+        server.server_close()
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "check": cmd_check, "grade": cmd_grade, "selftest": cmd_selftest, "export": cmd_export, "release": cmd_release, "review": cmd_review}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,18 +75,30 @@ def function_points(result: Result) -> dict[str, float]:
     return points
 
 
-def grades_rows(results: Sequence[Result], functions: list[str] | None = None) -> list[list[Any]]:
+MANUAL_COLUMNS = ["manual", "manual_max", "total", "total_max", "unreviewed"]
+
+
+def _manual_cells(result: Result, grade: Any) -> list[Any]:
+    """manual, manual_max, total, total_max, unreviewed (the labels of the items not yet graded)."""
+    return [_number(grade.points), _number(grade.max_points), _number(result.score + grade.points),
+            _number(result.max_score + grade.max_points), " ".join(item.label.replace(" ", "") for item in grade.unreviewed)]
+
+
+def grades_rows(results: Sequence[Result], functions: list[str] | None = None,
+                manual: dict[str, Any] | None = None) -> list[list[Any]]:
     functions = list(functions) if functions is not None else graded_functions(results)
-    rows: list[list[Any]] = [["submission", "score", "max_score", *functions]]
+    rows: list[list[Any]] = [["submission", "score", "max_score", *functions]
+                             + (MANUAL_COLUMNS if manual is not None else [])]
     for result in sorted(results, key=lambda r: r.submission):
         points = function_points(result)
         rows.append([result.submission, _number(result.score), _number(result.max_score),
-                     *(_number(points.get(f, 0.0)) for f in functions)])
+                     *(_number(points.get(f, 0.0)) for f in functions)]
+                    + (_manual_cells(result, manual[result.submission]) if manual is not None else []))
     return rows
 
 
 def write_grades_csv(results: Sequence[Result], path: str | os.PathLike[str],
-                     functions: list[str] | None = None) -> None:
+                     functions: list[str] | None = None, manual: dict[str, Any] | None = None) -> None:
     """One row per submission: submission, score, max_score, then the points earned per function.
 
     Functions come in the given (spec) order, else in first-seen order across the results; a
@@ -94,20 +106,26 @@ def write_grades_csv(results: Sequence[Result], path: str | os.PathLike[str],
     Excel shows accented names correctly; LibreOffice and Python's csv read it as well.
     Numbers are written unquoted (50, 41.5), so spreadsheets treat them as numbers; text
     that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) starts with '.
+    With `manual` (submission -> grader.manual.ManualGrade), five columns follow: manual,
+    manual_max, total, total_max (automatic + manual) and unreviewed (items still to grade).
     """
-    _write_csv_atomic(path, _csv_text(grades_rows(results, functions)), "utf-8-sig")
+    _write_csv_atomic(path, _csv_text(grades_rows(results, functions, manual)), "utf-8-sig")
 
 
-def canvas_rows(results: Sequence[Result], assignment_name: str, points_possible: float) -> list[list[Any]]:
+def canvas_rows(results: Sequence[Result], assignment_name: str, points_possible: float,
+                manual: dict[str, Any] | None = None) -> list[list[Any]]:
+    if manual is not None:  # the total: automatic + manual, out of both maxima
+        points_possible += max((g.max_points for g in manual.values()), default=0.0)
     rows: list[list[Any]] = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment_name],
                              ["Points Possible", "", "", "", "", _number(points_possible)]]
     for result in sorted(results, key=lambda r: r.submission):
-        rows.append([result.submission, "", "", result.submission, "", _number(result.score)])
+        extra = manual[result.submission].points if manual is not None else 0.0
+        rows.append([result.submission, "", "", result.submission, "", _number(result.score + extra)])
     return rows
 
 
 def write_canvas_csv(results: Sequence[Result], path: str | os.PathLike[str], assignment_name: str,
-                     points_possible: float) -> None:
+                     points_possible: float, manual: dict[str, Any] | None = None) -> None:
     """A Canvas gradebook import file: Student, ID, SIS User ID, SIS Login ID, Section, <assignment>.
 
     The row after the header is Canvas's "Points Possible" row. Our submission id is what
@@ -116,8 +134,10 @@ def write_canvas_csv(results: Sequence[Result], path: str | os.PathLike[str], as
     "Student" (display only); ID, SIS User ID and Section are left empty. Name the assignment
     column "Title (12345)" with the Canvas assignment id to update an existing assignment;
     any other title creates a new one. Plain UTF-8 without a BOM, as Canvas exports it.
+    With `manual`, the score is automatic + manual points (Canvas would import any extra
+    column as another assignment, so what is unreviewed is listed in grades.csv only).
     """
-    write_atomic(path, _csv_text(canvas_rows(results, assignment_name, points_possible)))
+    write_atomic(path, _csv_text(canvas_rows(results, assignment_name, points_possible, manual)))
 
 
 # ---------------------------------------------------------------- Gradescope
@@ -153,7 +173,24 @@ def _submission_output(result: Result) -> str:
     return "\n".join(lines)
 
 
-def gradescope_results(result: Result, visibility: str = "visible") -> dict[str, Any]:
+def _manual_tests(grade: Any) -> list[dict[str, Any]]:
+    tests = []
+    for item in grade.items:
+        entry = grade.entries.get(item.id)
+        reviewed = grade.reviewed(item.id)
+        tests.append({
+            "name": f"Read by a person: {item.text}",
+            "score": _number(entry.points if reviewed else 0.0),
+            "max_score": _number(item.points),
+            "status": "passed" if reviewed and entry.points >= item.points else "failed",
+            "output": (entry.comment if entry and entry.comment else "") if reviewed else "Not reviewed yet.",
+            "output_format": "text",
+            "visibility": "visible",
+        })
+    return tests
+
+
+def gradescope_results(result: Result, visibility: str = "visible", manual: Any = None) -> dict[str, Any]:
     """The Gradescope autograder results.json for one Result.
 
     Top-level `score` is the Result's score (it overrides the sum of tests); each test has
@@ -170,8 +207,13 @@ def gradescope_results(result: Result, visibility: str = "visible") -> dict[str,
         "output_format": "text",
         "visibility": "visible",
     } for test in result.tests]
+    extra: dict[str, Any] = {}
+    if manual is not None:  # grader.manual.ManualGrade: one test per item, and the total as the score
+        tests += _manual_tests(manual)
+        extra = {"manual": {"points": _number(manual.points), "max_points": _number(manual.max_points),
+                            "unreviewed": [item.id for item in manual.unreviewed]}}
     return {
-        "score": _number(result.score),
+        "score": _number(result.score + (manual.points if manual is not None else 0.0)),
         "execution_time": _number(result.execution.seconds),
         "output": _submission_output(result),
         "output_format": "text",
@@ -186,6 +228,7 @@ def gradescope_results(result: Result, visibility: str = "visible") -> dict[str,
             "content_hash": result.content_hash,
             "execution_status": result.execution.status,
             "integrity": [{"flag": f.flag, "detail": f.detail} for f in result.integrity],
+            **extra,
         },
     }
 
@@ -200,8 +243,8 @@ def _dump(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
-def write_gradescope(result: Result, path: str | os.PathLike[str]) -> None:
-    write_atomic(path, _dump(gradescope_results(result)))
+def write_gradescope(result: Result, path: str | os.PathLike[str], manual: Any = None) -> None:
+    write_atomic(path, _dump(gradescope_results(result, manual=manual)))
 
 
 def run_autograder_script(assignment: str) -> str:

@@ -8,6 +8,11 @@ also be shared between threads of that process: calls are serialised by a lock).
     runs     every run: id, assignment, spec_version, submission, content_hash,
              graded_at, score, max_score, result_json (the full Result JSON)
     current  (assignment, submission) -> run_id of the grade that counts
+    manual_scores  every manual entry (points and comment for one item of one submission),
+             with who and when; the current one is the latest per (assignment, submission, item).
+             Regrading the automatic part never touches it. NULL points = cleared.
+
+Schema 1 -> 2 added manual_scores; opening a schema-1 file adds the table and keeps the rest.
 """
 from __future__ import annotations
 
@@ -15,13 +20,14 @@ import json
 import os
 import sqlite3
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
 from grader.result import Result, result_from_dict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -42,11 +48,45 @@ CREATE TABLE IF NOT EXISTS current (
     run_id     INTEGER NOT NULL REFERENCES runs (id),
     PRIMARY KEY (assignment, submission)
 );
+CREATE TABLE IF NOT EXISTS manual_scores (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    assignment TEXT NOT NULL,
+    submission TEXT NOT NULL,
+    item       TEXT NOT NULL,
+    points     REAL,
+    comment    TEXT NOT NULL DEFAULT '',
+    who        TEXT NOT NULL,
+    at         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS manual_by_item ON manual_scores (assignment, submission, item, id);
 """
 
 
 class GradebookError(Exception):
     """The database file cannot be used as a gradebook."""
+
+
+class ManualConflict(Exception):
+    """Someone else changed the item since the page showing it was loaded."""
+
+    def __init__(self, latest: "ManualEntry") -> None:
+        super().__init__(f"{latest.item} was changed by {latest.who} at {latest.at}")
+        self.latest = latest
+
+
+@dataclass(frozen=True)
+class ManualEntry:
+    id: int
+    assignment: str
+    submission: str
+    item: str
+    points: float | None  # None: cleared, back to unreviewed
+    comment: str
+    who: str
+    at: str
+
+
+_MANUAL_COLUMNS = "id, assignment, submission, item, points, comment, who, at"
 
 
 class Gradebook:
@@ -108,7 +148,41 @@ class Gradebook:
                 " ON CONFLICT (assignment, submission) DO UPDATE SET run_id = excluded.run_id",
                 (result.assignment, result.submission, cursor.lastrowid))
 
+    def record_manual(self, assignment: str, submission: str, item: str, points: float | None,
+                      comment: str, who: str, expect: int | None = None) -> ManualEntry:
+        """Add a manual entry (history is kept). With `expect` (the id of the entry the person saw,
+        0 for none), refuse with ManualConflict when someone else wrote in between."""
+        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self._lock, self._transaction():
+            row = self._db.execute(
+                f"SELECT {_MANUAL_COLUMNS} FROM manual_scores WHERE assignment = ? AND submission = ? AND item = ?"
+                " ORDER BY id DESC LIMIT 1", (assignment, submission, item)).fetchone()
+            if expect is not None and (row[0] if row else 0) != expect:
+                raise ManualConflict(ManualEntry(*row))
+            cursor = self._db.execute(
+                "INSERT INTO manual_scores (assignment, submission, item, points, comment, who, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (assignment, submission, item, None if points is None else float(points), comment, who, at))
+        return ManualEntry(cursor.lastrowid, assignment, submission, item,
+                           None if points is None else float(points), comment, who, at)
+
     # ------------------------------------------------------------ reading
+
+    def manual_current(self, assignment: str) -> dict[tuple[str, str], ManualEntry]:
+        """(submission, item) -> the latest entry, for one assignment."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_MANUAL_COLUMNS} FROM manual_scores WHERE id IN (SELECT max(id) FROM manual_scores"
+                " WHERE assignment = ? GROUP BY submission, item)", (assignment,)).fetchall()
+        return {(row[2], row[3]): ManualEntry(*row) for row in rows}
+
+    def manual_history(self, assignment: str, submission: str) -> list[ManualEntry]:
+        """Every manual entry of one submission, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_MANUAL_COLUMNS} FROM manual_scores WHERE assignment = ? AND submission = ? ORDER BY id",
+                (assignment, submission)).fetchall()
+        return [ManualEntry(*row) for row in rows]
 
     def is_current(self, assignment: str, submission: str, content_hash: str, spec_version: str) -> bool:
         """True when the current grade was computed from these exact bytes under this spec.

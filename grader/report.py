@@ -259,7 +259,32 @@ def _detail_rows(details: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def _report_context(result: Result) -> dict[str, Any]:
+def _manual_context(result: Result, manual: Any, answers: Any) -> dict[str, Any]:
+    """The manual-review section: each item with the student's answer, points and comment."""
+    from grader.answers import read_answers
+    from grader.rubric import parse_manual_review
+    from grader.spec import SpecError, load_spec
+
+    try:
+        spec = load_spec(result.assignment)
+        items, folder = spec.manual_items, spec.folder
+    except SpecError:
+        items, folder = (), None
+    if tuple(item.text for item in items) != tuple(result.manual_review):  # graded under another spec
+        items = parse_manual_review(list(result.manual_review), result.assignment)
+    if manual is not None:
+        items = manual.items
+    if answers is None and items and result.notebook:
+        answers = read_answers(result.notebook, items, folder)
+    rows = []
+    for item in items:
+        entry = manual.entries.get(item.id) if manual is not None else None
+        rows.append({"item": item, "entry": entry, "reviewed": manual is not None and manual.reviewed(item.id),
+                     "cells": answers.for_item(item.id) if answers is not None else ()})
+    return {"manual_items": rows, "manual": manual, "answers": answers}
+
+
+def _report_context(result: Result, manual: Any = None, answers: Any = None) -> dict[str, Any]:
     failures = []
     for k, test in enumerate(result.tests):
         if test.status == "passed":
@@ -291,16 +316,21 @@ def _report_context(result: Result) -> dict[str, Any]:
         "fmt_seconds": fmt_seconds,
         "ran": result.execution.status not in FAILED_TO_RUN,
         "message": _sentence(result.execution.message),
+        **_manual_context(result, manual, answers),
     }
 
 
-def render_report(result: Result) -> str:
-    """The HTML report of one graded submission (a complete, self-contained page)."""
-    return _ENV.get_template("report.html").render(**_report_context(result))
+def render_report(result: Result, manual: Any = None, answers: Any = None) -> str:
+    """The HTML report of one graded submission (a complete, self-contained page).
+
+    `manual` (grader.manual.ManualGrade) adds the manual points and the TA's comments;
+    `answers` (grader.answers.Answers) is read from the result's notebook when not given.
+    """
+    return _ENV.get_template("report.html").render(**_report_context(result, manual, answers))
 
 
-def write_report(result: Result, path: str | os.PathLike[str]) -> None:
-    write_atomic(path, render_report(result))
+def write_report(result: Result, path: str | os.PathLike[str], manual: Any = None) -> None:
+    write_atomic(path, render_report(result, manual))
 
 
 # ---------------------------------------------------------------- the class overview

@@ -27,6 +27,7 @@ import numpy as np
 
 from grader import inputs as input_gen
 from grader.compare import DTYPE_POLICIES
+from grader.rubric import ManualItem, RubricError, parse_manual_review
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -124,13 +125,18 @@ class Spec:
     functions: tuple[Function, ...]
     checks: tuple[Check, ...]
     identify: tuple[str, ...] = ()
-    manual_review: tuple[str, ...] = ()
+    manual_review: tuple[str, ...] = ()  # the texts of manual_items (what Result.manual_review holds)
+    manual_items: tuple[ManualItem, ...] = ()  # the same items with points, rubric and where to find them
     data_files: tuple[str, ...] = ()  # extra files copied into the sandbox, relative to the folder
     digest: str = ""  # hash of spec.toml and bank.py: part of "graded with the same spec"
 
     @property
     def max_score(self) -> float:
         return float(sum(check.points for check in self.checks))
+
+    @property
+    def manual_max(self) -> float:
+        return float(sum(item.points for item in self.manual_items))
 
     def function(self, name: str) -> Function:
         for fn in self.functions:
@@ -175,10 +181,13 @@ LAYOUTS = ("columns", "rows")
 
 def _q(value: Any) -> str:
     """A value as it would be written in the spec (strings in double quotes)."""
+    if isinstance(value, str) and len(value) > 78:
+        value = value[:75] + "..."
     try:
-        return json.dumps(value, ensure_ascii=False)
+        text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
-        return repr(value)
+        text = repr(value)
+    return text if len(text) <= 80 or isinstance(value, str) else text[:77] + "..."
 
 
 def _is_int(value: Any) -> bool:
@@ -262,7 +271,7 @@ class _Checker:
         for key in ("id", "title", "version"):
             if key in raw and (not isinstance(raw[key], (str, int)) or isinstance(raw[key], bool)):
                 self.fail(key, f"{_q(raw[key])} is not a string")
-        for key in ("identify", "manual_review", "data_files"):
+        for key in ("identify", "data_files"):  # manual_review: grader/rubric.py checks it
             if key in raw and not _str_list(raw[key]):
                 self.fail(key, f"{_q(raw[key])} is not a list of strings")
         for name in raw.get("data_files", []):
@@ -573,6 +582,10 @@ def load_spec(assignment_id: str | os.PathLike[str], root: Path | None = None) -
         for name, body in raw.get("functions", {}).items()
     )
     checks = tuple(_parse_check(c, i) for i, c in enumerate(raw.get("check", [])))
+    try:
+        manual_items = parse_manual_review(raw.get("manual_review"), str(path))
+    except RubricError as exc:
+        raise SpecError(str(exc)) from None
     return Spec(
         id=str(raw.get("id", assignment_id)),
         title=str(raw.get("title", assignment_id)),
@@ -582,7 +595,8 @@ def load_spec(assignment_id: str | os.PathLike[str], root: Path | None = None) -
         functions=functions,
         checks=checks,
         identify=_tuple(raw.get("identify")),
-        manual_review=_tuple(raw.get("manual_review")),
+        manual_review=tuple(item.text for item in manual_items),
+        manual_items=manual_items,
         data_files=_tuple(raw.get("data_files")),
         digest=f"{raw.get('version', '1')}-{digest.hexdigest()[:12]}",
     )
