@@ -54,7 +54,10 @@ CHECK_KEYS = {
     "reference": "reference callable when it differs from `function` (adapters in bank.py)",
     "ref_args": "reference arguments when they differ from `args`",
     "note": "a sentence shown with the check",
+    "visibility": "who sees the check: 'visible' (default; in the student kit), 'after_due' (students see it after the deadline), 'hidden' (instructor only)",
 }
+
+VISIBILITIES = ("visible", "after_due", "hidden")
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,12 @@ class Check:
     reference: str | None = None
     ref_args: tuple | None = None
     note: str = ""
+    visibility: str = "visible"  # one of VISIBILITIES
+
+    @property
+    def visible(self) -> bool:
+        """Shown to students now: in the kit, `check()`, `grader check --student`."""
+        return self.visibility == "visible"
 
     @property
     def class_name(self) -> str | None:
@@ -167,6 +176,9 @@ def _parse_check(raw: dict, position: int, where: str) -> Check:
     for key in ("name", "function", "points"):
         if key not in raw:
             raise SpecError(f"{where}: missing key {key!r}")
+    visibility = str(raw.get("visibility", "visible"))
+    if visibility not in VISIBILITIES:
+        raise SpecError(f"{where}: visibility {visibility!r} is not one of {', '.join(VISIBILITIES)}")
     return Check(
         name=str(raw["name"]),
         function=str(raw["function"]),
@@ -192,6 +204,7 @@ def _parse_check(raw: dict, position: int, where: str) -> Check:
         reference=raw.get("reference"),
         ref_args=_tuple(raw["ref_args"]) if "ref_args" in raw else None,
         note=str(raw.get("note", "")),
+        visibility=visibility,
     )
 
 
