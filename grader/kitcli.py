@@ -69,6 +69,14 @@ def run_notebook(cells: list[str], cell_timeout: float, out=sys.stdout) -> tuple
     return shell.user_ns, failed
 
 
+def report_dict(report, failed: list[tuple[int, str]]) -> dict:
+    """The results in the shape of the grader's Result JSON (the fields a kit can know)."""
+    tests = [{"name": r.name, "function": r.function, "status": r.status, "score": r.score, "max_score": r.max_score,
+              "output": r.output, "diagnosis": r.diagnosis, "visibility": "visible"} for r in report.results]
+    return {"assignment": report.pack.assignment, "score": report.score, "max_score": report.max_score, "tests": tests,
+            "cells": [{"index": number, "error": error} for number, error in failed]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nncheck", description="Check a notebook against the kit's public checks, offline.",
                                      epilog="example:\n  python -m nncheck shallow-backprop.ipynb", formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -76,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell-timeout", type=float, default=60.0, metavar="S", help="seconds a cell may run (default 60)")
     parser.add_argument("--pack", help="the check pack (<id>.checks.json); default: the one the notebook names, or the one here")
     parser.add_argument("--only", metavar="NAME", help="check one function only")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON (the grader's test fields)")
     args = parser.parse_args(argv)
     path = Path(args.notebook)
     try:
@@ -108,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         os.chdir(previous)
     print(repr(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report_dict(report, failed), indent=1, default=str), encoding="utf-8")
     if failed:
         print(f"\nCells that did not run cleanly ({len(failed)}):")
         for number, error in failed[:12]:

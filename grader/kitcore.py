@@ -308,6 +308,7 @@ def _wanted(pack: Pack, target: Any) -> list[str]:
         name = target
     else:
         name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or str(target)
+        name = name.rsplit("<locals>.", 1)[-1]  # a function defined inside another one
     chosen = [n for n in names if n == name or n.split(".")[0] == name]
     if not chosen:
         raise KitError(f"{name!r} has no public checks (checked here: {', '.join(names)})")
