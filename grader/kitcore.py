@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import signal
 import sys
 import threading
@@ -212,7 +213,9 @@ def call_student(check: PackCheck, pack: Pack, namespace: dict) -> Outcome:
     timeout = call.get("timeout", DEFAULT_CALL_TIMEOUT)
     started = time.perf_counter()
     obj = None
+    here = os.getcwd()
     try:
+        os.chdir(pack.path.parent)  # the handout's data files sit next to the pack, as in the grader's folder
         with time_limit(timeout), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             if call.get("seed") is not None:
@@ -242,6 +245,7 @@ def call_student(check: PackCheck, pack: Pack, namespace: dict) -> Outcome:
         tail = "\n".join("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip().splitlines()[-8:])
         return Outcome("error", error=error_text(exc), traceback=tail, seconds=time.perf_counter() - started)
     finally:
+        os.chdir(here)
         np.random.set_state(rng_state)
         for name, old in saved_globals.items():
             if old is KeyError:
