@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--outdir", default="reports", help="the folder holding gradebook.sqlite (default reports/)")
     export.add_argument("--format", choices=("all", "csv", "canvas", "gradescope"), default="all")
 
-    release = command("release", "Write the student notebook for an assignment (solutions removed).")
+    release = command("release", "Write the student kit: the notebook (solutions removed), the check pack of the public checks and the nncheck checker.")
     release.add_argument("-a", "--assignment", required=True)
     release.add_argument("-o", "--outdir", default=".", help="where to write it (default: here)")
     return parser
