@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-a", "--assignment", help="assignment id (read from the notebook when left out)")
     check.add_argument("--json", metavar="PATH", help="write the result JSON here")
     check.add_argument("--html", metavar="PATH", help="write the HTML report here")
+    check.add_argument("--student", action="store_true", help="print what a student may see: visible checks only, no integrity or similarity flags")
     _add_run_options(check)
 
     grade = command("grade", "Grade notebooks or folders of them; write reports, gradebook and exports.")
@@ -104,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     review.add_argument("--no-browser", action="store_true", help="print the URL only; do not open a browser")
 
-    release = command("release", "Write the student notebook for an assignment (solutions removed).")
+    release = command("release", "Write the student kit: the notebook (solutions removed), the check pack of the public checks and the nncheck checker.")
     release.add_argument("-a", "--assignment", required=True)
     release.add_argument("-o", "--outdir", default=".", help="where to write it (default: here)")
     return parser
@@ -180,13 +181,14 @@ def cmd_check(args) -> int:
         result = Grader(spec, options).grade(args.notebook, notebook=nb)
     except (SandboxError, HarnessFault) as exc:
         raise InternalFault(f"{args.notebook} was not graded: {exc}") from None
+    shown = result.for_students() if args.student else result  # the files hold no more than the screen shows
     if args.json:
-        write_atomic(args.json, result.to_json())
+        write_atomic(args.json, shown.to_json())
     if args.html:
         from grader.report import write_report
 
-        write_report(result, args.html)
-    print_summary(result, color=sys.stdout.isatty())
+        write_report(shown, args.html)
+    print_summary(result, color=sys.stdout.isatty(), student=args.student)
     return 0
 
 

@@ -190,12 +190,17 @@ def _manual_tests(grade: Any) -> list[dict[str, Any]]:
     return tests
 
 
+# The spec's visibility -> Gradescope's own values; anything unknown stays hidden.
+GRADESCOPE_VISIBILITY = {"visible": "visible", "after_due": "after_due_date", "hidden": "hidden"}
+
+
 def gradescope_results(result: Result, visibility: str = "visible", manual: Any = None) -> dict[str, Any]:
     """The Gradescope autograder results.json for one Result.
 
     Top-level `score` is the Result's score (it overrides the sum of tests); each test has
     name, score, max_score, status ("passed" or "failed": Gradescope knows no other), output
-    (text) and visibility. stdout stays hidden: it may hold student prints. Integrity flags
+    (text) and visibility (the spec's, in Gradescope's words: a hidden check is never shown to
+    the student, an after_due one after the deadline). stdout stays hidden: it may hold student prints. Integrity flags
     go to `extra_data`, which Gradescope stores but never shows to the student.
     """
     tests = [{
@@ -205,7 +210,7 @@ def gradescope_results(result: Result, visibility: str = "visible", manual: Any 
         "status": "passed" if test.status == "passed" else "failed",
         "output": _test_output(test),
         "output_format": "text",
-        "visibility": "visible",
+        "visibility": GRADESCOPE_VISIBILITY.get(getattr(test, "visibility", "visible"), "hidden"),
     } for test in result.tests]
     extra: dict[str, Any] = {}
     if manual is not None:  # grader.manual.ManualGrade: one test per item, and the total as the score

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from grader import analysis, bank, inputs as input_gen
+from grader import analysis, bank, judging, inputs as input_gen
 from grader.compare import Policy, Verdict, compare
-from grader.diagnose import equals_input
 from grader.execute import CallOutcome, HelperPolicy, Session, resolve_isolation
+from grader.judging import ERROR_CAUSES, compare_observation, error_diagnosis  # noqa: F401 (re-exported)
 from grader.refcall import call_limited
 from grader.load import Notebook, load_notebook
 from grader.result import CellOutcome, Execution, IntegrityFlag, Result, TestResult
@@ -129,98 +129,28 @@ def reference_observation(spec: Spec, check: Check, env: dict, payload: dict, im
 
 
 def judge(spec: Spec, probe: Probe, outcome: CallOutcome) -> Verdict:
-    """Compare the student's observation with the reference's, then look for a named cause."""
+    """Compare the student's observation with the reference's, then look for a named cause (grader.judging)."""
     check = probe.check
-    if outcome.status != "ok":
-        if outcome.error.startswith("NotImplementedError"):
-            return Verdict(False, "not written yet: it still raises NotImplementedError", "not-implemented")
-        named = error_diagnosis(outcome.error)
-        message = outcome.error + (f" ({named[1]})" if named else "")
-        diagnosis = named[0] if named else ("raises" if outcome.status == "error" else outcome.status)
-        details = {"traceback": outcome.traceback}
-        if named:
-            details["diagnosis_text"] = named[1]
-        return Verdict(False, message, diagnosis, details)
-    student = {k: v for k, v in outcome.value.items() if k in check.compare}
-    policy = Policy(check.rtol, check.atol, check.dtype, spec.function(check.function).returns)
-    verdict = compare_observation(student, probe.expected, policy)
-    if verdict.passed:
-        if outcome.mutated:
-            names = ", ".join(f"argument {i + 1}" for i in outcome.mutated)
-            return Verdict(False, f"right values, but it changes its {names} in place: callers still holding the input see it change", "modifies-input")
-        ret = student.get("return")
-        if check.dtype == "float32-note" and isinstance(ret, np.ndarray) and ret.dtype != np.float32:
-            return Verdict(True, f"the handout asks for float32, this returns {ret.dtype} (no points lost: an earlier version of the handout asked for it)", "note-dtype")
-        return verdict
-    # A result identical to an input: a stub or an update that does nothing.
-    ret = student.get("return")
-    if ret is not None and equals_input(ret, probe.payload["args"]) is not None:
-        i = equals_input(ret, probe.payload["args"])
-        return replace(verdict, message=verdict.message + f"; it returns argument {i + 1} unchanged (a stub, or an update that does nothing?)", diagnosis="returns-input-unchanged")
-    named = match_variant(spec, probe, student, policy)
-    if named is not None:
-        variant = named
-        if variant.kind == "accepted":
-            return Verdict(True, f"accepted: {variant.text}", variant.id)
-        message = verdict.message  # the generic cause stays: it says what is seen, the bank says why
-        details = dict(verdict.details, diagnosis_text=variant.text)
-        return replace(verdict, message=message + f"; this is what happens when {variant.text}", diagnosis=variant.id, details=details)
-    return verdict
+    return judging.judge(check, probe.expected, outcome, probe.payload["args"], candidates(spec, probe), spec.function(check.function).returns)
 
 
-ERROR_CAUSES = (
-    ("cannot reshape array of size", "hard-coded-size", "a size written as a number (10, 64, ...) instead of read from the arrays' shapes"),
-    ("could not be broadcast together", "shape-mismatch", "shapes do not line up: a transposed matrix, or a sum without keepdims?"),
-    ("not aligned", "shape-mismatch", "a matrix product of mismatched shapes: transposed weights, or samples in rows instead of columns?"),
-    ("matmul: Input operand", "shape-mismatch", "a matrix product of mismatched shapes: transposed weights, or samples in rows instead of columns?"),
-    ("required positional argument", "wrong-signature", "the grader calls it with the signature the task asks for"),
-    ("positional argument", "wrong-signature", "the grader calls it with the signature the task asks for"),
-    ("is not defined", "undefined-name", "a name it uses does not exist when it runs: defined in a later cell, misspelt, or never defined"),
-    ("RecursionError", "recursion", "it calls itself without end"),
-    ("MemoryError", "memory", "it needs far more memory than the inputs call for"),
-)
+def candidates(spec: Spec, probe: Probe) -> list[judging.Candidate]:
+    """The check's accepted variants, then the function's banked mistakes, each observed lazily on the check's inputs."""
+    module = spec.bank_module()
+    check = probe.check
+    found = [v for v in bank.for_function(module, check.function) if v.kind == "accepted" and v.id in check.accept]
+    found += bank.for_function(module, check.function, "mistake")
 
+    def observer(variant):
+        return lambda: reference_observation(spec, check, probe.env, probe.payload, impl=variant.impl)
 
-def error_diagnosis(error: str) -> tuple[str, str] | None:
-    """A named cause for a common exception message."""
-    for fragment, ident, sentence in ERROR_CAUSES:
-        if fragment in error:
-            return ident, sentence
-    return None
-
-
-def compare_observation(student: dict, expected: dict, policy: Policy) -> Verdict:
-    """Compare the parts of an observation: the return value, then attributes, then globals."""
-    for part, value in expected.items():
-        if part == "return":
-            verdict = compare(student.get("return"), value, policy)
-        else:
-            label = {"attrs": "attribute", "globals": "global"}[part]
-            got = student.get(part) or {}
-            for name, ref in value.items():
-                verdict = compare(got.get(name), ref, policy, f"{label} {name}")
-                if not verdict.passed:
-                    return verdict
-            continue
-        if not verdict.passed:
-            return verdict
-    return Verdict(True)
+    return [judging.Candidate(v.id, v.kind, v.text, observer(v)) for v in found]
 
 
 def match_variant(spec: Spec, probe: Probe, student: dict, policy: Policy):
     """The first banked variant whose output on these inputs equals the student's."""
-    module = spec.bank_module()
-    check = probe.check
-    candidates = [v for v in bank.for_function(module, check.function) if v.kind == "accepted" and v.id in check.accept]
-    candidates += bank.for_function(module, check.function, "mistake")
-    for variant in candidates:
-        try:
-            expected = reference_observation(spec, check, probe.env, probe.payload, impl=variant.impl)
-        except Exception:
-            continue  # a mistake that cannot even run on these inputs explains nothing
-        if compare_observation(student, expected, policy).passed:
-            return variant
-    return None
+    match = judging.first_match(student, candidates(spec, probe), policy)
+    return None if match is None else next(v for v in bank.variants(spec.bank_module()) if v.id == match.id and v.function == probe.check.function)
 
 
 def partial_credit(spec: Spec, probe: Probe, outcome: CallOutcome) -> tuple[float, str] | None:
@@ -267,7 +197,7 @@ class Grader:
     def invalid(self, path: str | Path, message: str, content_hash: str = "", submission: str | None = None) -> Result:
         """A result for a file that could not be run at all: every check is there, at zero."""
         tests = tuple(
-            TestResult(c.name, c.function, "missing", 0.0, c.points, "not graded: " + message) for c in self.spec.checks
+            TestResult(c.name, c.function, "missing", 0.0, c.points, "not graded: " + message, visibility=c.visibility) for c in self.spec.checks
         )
         return Result(
             assignment=self.spec.id,
@@ -380,7 +310,7 @@ class Grader:
             if verdict is None:
                 text = self.missing_text(check.function, defined, outcomes) if check.function not in said_missing else f"{check.function} is missing (see above)"
                 said_missing.add(check.function)
-                results.append(TestResult(check.name, check.function, "missing", 0.0, check.points, text, "missing"))
+                results.append(TestResult(check.name, check.function, "missing", 0.0, check.points, text, "missing", visibility=check.visibility))
                 continue
             helper_note = ""
             helpers = [h for h in self.spec.function(check.function).helpers if h in broken]
@@ -470,6 +400,7 @@ class Grader:
             output="\n".join(line for line in lines if line),
             diagnosis=verdict.diagnosis,
             details=details,
+            visibility=check.visibility,
         )
 
     def no_partial_for(self) -> set[str]:

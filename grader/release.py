@@ -11,6 +11,10 @@ same indentation; at the top level it becomes `# YOUR CODE HERE`. In markdown
 cells, the region between `<!-- BEGIN ANSWER -->` and `<!-- END ANSWER -->`
 becomes "*Write your answer here.*". Outputs are cleared, and the notebook's
 metadata names the assignment so `grader check` needs no `-a`.
+
+`release` writes the whole student kit: that notebook (its metadata also
+names its check pack), the check pack of the public checks (grader/pack.py),
+the student engine `nncheck/` (grader/kit.py) and a README saying what to type.
 """
 from __future__ import annotations
 
@@ -74,8 +78,9 @@ def student_notebook(solution: nbformat.NotebookNode, assignment: str) -> nbform
 
 
 def release(assignment: str, dest: str | Path, assignments_dir: Path | None = None) -> list[Path]:
-    """Write the student notebook and the files it needs into dest; returns the paths written."""
-    from grader.spec import ASSIGNMENTS_DIR
+    """Write the student kit into dest; returns the paths written."""
+    from grader import kit, pack
+    from grader.spec import ASSIGNMENTS_DIR, load_spec
 
     folder = (assignments_dir or ASSIGNMENTS_DIR) / assignment
     solution_path = folder / "solution.ipynb"
@@ -85,9 +90,15 @@ def release(assignment: str, dest: str | Path, assignments_dir: Path | None = No
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     out = dest / f"{assignment}.ipynb"
-    nbformat.write(student_notebook(solution, assignment), out)
+    notebook = student_notebook(solution, assignment)
+    notebook.metadata["grader"]["pack"] = f"{assignment}.checks.json"
+    nbformat.write(notebook, out)
     written = [out]
     for extra in sorted(folder.glob("handout_files/*")):
         shutil.copyfile(extra, dest / extra.name)
         written.append(dest / extra.name)
+    written += pack.write_pack(load_spec(assignment, assignments_dir), dest)
+    written += kit.write_engine(dest)
+    (dest / "README.txt").write_text(kit.readme(assignment, out.name), encoding="utf-8")
+    written.append(dest / "README.txt")
     return written

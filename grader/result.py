@@ -10,7 +10,7 @@ import json
 import math
 import os
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ class TestResult:
     # Structured detail for reports: call, expected/received shape and dtype,
     # error statistics, a small grid of where values differ.
     details: dict[str, Any] = field(default_factory=dict)
+    visibility: str = "visible"  # "visible" | "after_due" | "hidden" (from the spec): who may see this test
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,12 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         return _finite(asdict(self))
+
+    def for_students(self) -> "Result":
+        """What a student may see: visible tests only, scored on them; no integrity flags."""
+        tests = tuple(t for t in self.tests if t.visibility == "visible")
+        return replace(self, tests=tests, integrity=(), score=round(sum(t.score for t in tests), 4),
+                       max_score=float(sum(t.max_score for t in tests)))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False, allow_nan=False)

@@ -66,7 +66,10 @@ CHECK_KEYS = {
     "reference": "reference callable when it differs from `function` (adapters in bank.py)",
     "ref_args": "reference arguments when they differ from `args`",
     "note": "a sentence shown with the check",
+    "visibility": "who sees the check: 'visible' (default; in the student kit), 'after_due' (students see it after the deadline), 'hidden' (instructor only)",
 }
+
+VISIBILITIES = ("visible", "after_due", "hidden")
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,12 @@ class Check:
     reference: str | None = None
     ref_args: tuple | None = None
     note: str = ""
+    visibility: str = "visible"  # one of VISIBILITIES
+
+    @property
+    def visible(self) -> bool:
+        """Shown to students now: in the kit, `check()`, `grader check --student`."""
+        return self.visibility == "visible"
 
     @property
     def class_name(self) -> str | None:
@@ -342,6 +351,8 @@ class _Checker:
             self.fail("timeout", f"{_q(c['timeout'])} is not a positive number of seconds")
         if "dtype" in c and c["dtype"] not in DTYPE_POLICIES:
             self.fail("dtype", f"{_q(c['dtype'])} is not one of {', '.join(DTYPE_POLICIES)}")
+        if "visibility" in c and c["visibility"] not in VISIBILITIES:
+            self.fail("visibility", f"{_q(c['visibility'])} is not one of {', '.join(VISIBILITIES)}")
         self.compare_parts(c, is_method)
         names = self.let(c.get("let", {}))
         for key in ("args", "ref_args", "init"):
@@ -520,6 +531,7 @@ def _load_bank(folder: Path, assignment_id: str):
 
 def _parse_check(raw: dict, position: int) -> Check:
     """A check table, already validated by _Checker, as a Check."""
+    visibility = str(raw.get("visibility", "visible"))
     return Check(
         name=str(raw["name"]),
         function=str(raw["function"]),
@@ -545,6 +557,7 @@ def _parse_check(raw: dict, position: int) -> Check:
         reference=raw.get("reference"),
         ref_args=_tuple(raw["ref_args"]) if "ref_args" in raw else None,
         note=str(raw.get("note", "")),
+        visibility=visibility,
     )
 
 

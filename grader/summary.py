@@ -25,8 +25,12 @@ def function_rows(result: Result) -> list[tuple[str, float, float, str, list]]:
     return out
 
 
-def print_summary(result: Result, color: bool = False, stream: TextIO | None = None) -> None:
+def print_summary(result: Result, color: bool = False, stream: TextIO | None = None, student: bool = False) -> None:
+    """The instructor's summary; with `student`, only what a student may see (visible checks, no flags)."""
     out = stream or sys.stdout
+    withheld = [t for t in result.tests if t.visibility != "visible"] if student else []
+    if student:
+        result = result.for_students()
 
     def paint(text: str, status: str) -> str:
         return f"{COLORS.get(status, '')}{text}{RESET}" if color else text
@@ -62,7 +66,9 @@ def print_summary(result: Result, color: bool = False, stream: TextIO | None = N
             print(f"  cell {cell.index}: {cell.status}: {cell.error}", file=out)
         if len(cells) > 12:
             print(f"  ... and {len(cells) - 12} more", file=out)
-    if result.integrity:
+    if withheld:
+        print(f"\n{len(withheld)} more check(s) ({sum(t.max_score for t in withheld):g} points) are graded by your instructor after submission.", file=out)
+    if result.integrity and not student:
         print("\nFlags for the instructor:", file=out)
         for flag in result.integrity:
             print(f"  {flag.flag}: {flag.detail}", file=out)
