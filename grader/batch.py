@@ -2,7 +2,10 @@
 
 Every finished submission is written at once (result JSON, report, gradebook
 row), so a batch killed half-way loses only what was running; the next run
-skips what the gradebook already holds for the same content and spec.
+skips what the gradebook already holds for the same content, spec, grader and
+options. A fault of the grader or the machine (the sandbox cannot start, an
+internal error) is never recorded: the submission is listed at the end and the
+next run grades it.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.result import Execution, Result, result_from_dict, write_atomic
+from grader.result import Result, result_from_dict, write_atomic
 
 NOTEBOOK_SUFFIXES = (".ipynb", ".py")
 
@@ -29,14 +32,19 @@ class BatchOutcome:
     results: list[Result] = field(default_factory=list)  # current results, this run's and earlier ones
     graded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    internal_errors: list[str] = field(default_factory=list)
+    regraded: dict[str, str] = field(default_factory=dict)  # submission -> why it was graded again
+    internal_errors: list[str] = field(default_factory=list)  # "id: why", not recorded: a rerun grades them
     durations: dict[str, float] = field(default_factory=dict)
     ignored_files: list[Path] = field(default_factory=list)
     wall_seconds: float = 0.0
 
 
 def collect(paths: list[str | Path]) -> tuple[list[Submission], list[Path]]:
-    """Submissions from files and folders: a folder per student names the student."""
+    """Submissions from files and folders: a folder per student names the student.
+
+    Inside the folders given, symbolic links are never followed: a link where a notebook or
+    a student's folder should be is a submission of its own, graded as unusable input.
+    """
     found: list[Submission] = []
     ignored: list[Path] = []
     for raw in paths:
@@ -45,8 +53,10 @@ def collect(paths: list[str | Path]) -> tuple[list[Submission], list[Path]]:
             for child in sorted(path.iterdir()):
                 if child.name.startswith("."):
                     continue
-                if child.is_dir():
-                    notebooks = sorted(p for p in child.rglob("*") if p.suffix in NOTEBOOK_SUFFIXES and p.is_file() and ".ipynb_checkpoints" not in p.parts)
+                if child.is_symlink():
+                    found.append(Submission(child.stem if child.suffix in NOTEBOOK_SUFFIXES else child.name, child))
+                elif child.is_dir():
+                    notebooks = sorted(_notebooks_below(child))
                     ipynb = [p for p in notebooks if p.suffix == ".ipynb"]
                     chosen = (ipynb or notebooks)[:1]
                     found += [Submission(child.name, p) for p in chosen]
@@ -66,10 +76,23 @@ def collect(paths: list[str | Path]) -> tuple[list[Submission], list[Path]]:
     return unique, ignored
 
 
+def _notebooks_below(folder: Path):
+    """Notebook files under a student's folder, links included as files but never entered."""
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if d != ".ipynb_checkpoints" and not d.startswith(".")]
+        for name in files:
+            candidate = Path(root) / name
+            if candidate.suffix in NOTEBOOK_SUFFIXES:
+                yield candidate
+
+
 def file_hash(path: Path) -> str:
+    """sha256 of a regular file's bytes, read without following a link; "" when there is none."""
+    from grader.load import NotebookError, read_submission
+
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_submission(path, follow_symlinks=False)).hexdigest()
+    except NotebookError:
         return ""
 
 
@@ -87,19 +110,29 @@ def _init_worker(assignment: str, options) -> None:
 
 
 def grade_one(submission: Submission) -> tuple[str, dict, float]:
-    """Grade one file in a pool process; never raises for a bad submission."""
-    from grader.load import NotebookError
+    """Grade one file in a pool process; never raises.
+
+    Returns ("ok", result dict, seconds), or ("fault", {"submission", "message"}, seconds) when the
+    grader or the machine failed: that is never a grade.
+    """
+    from grader.execute import HarnessFault
+    from grader.load import NotebookError, load_notebook
+    from grader.sandbox import SandboxError
 
     started = time.perf_counter()
     assert _GRADER is not None
     try:
-        result = _GRADER.grade(submission.path, submission.id)
-    except NotebookError as exc:
-        result = _GRADER.invalid(submission.path, str(exc), file_hash(submission.path), submission.id)
-    except Exception as exc:  # an internal fault: recorded, the batch goes on
-        base = _GRADER.invalid(submission.path, f"internal error while grading: {type(exc).__name__}: {exc}", file_hash(submission.path), submission.id)
-        result = Result(**{**base.__dict__, "execution": Execution("crashed", 0.0, (), "none", base.execution.message)})
-        return "internal", result.to_dict(), time.perf_counter() - started
+        try:
+            notebook = load_notebook(submission.path, follow_symlinks=False)
+        except NotebookError as exc:  # the student's file is unusable: that is a grade (0, and why)
+            result = _GRADER.invalid(submission.path, str(exc), file_hash(submission.path), submission.id)
+        else:
+            result = _GRADER.grade(submission.path, submission.id, notebook=notebook)
+    except (HarnessFault, SandboxError) as exc:
+        return "fault", {"submission": submission.id, "message": str(exc)}, time.perf_counter() - started
+    except Exception as exc:  # noqa: BLE001 - an internal fault: not a grade, the batch goes on
+        message = f"internal error while grading: {type(exc).__name__}: {exc}"
+        return "fault", {"submission": submission.id, "message": message}, time.perf_counter() - started
     return "ok", result.to_dict(), time.perf_counter() - started
 
 
@@ -142,30 +175,40 @@ def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool 
     from grader.gradebook import Gradebook
     from grader.progress import Progress
 
+    from grader.grade import grading_key
+    from grader.sandbox import clean_stale
+
     started = time.perf_counter()
+    clean_stale()  # folders a killed run left behind
     outdir.mkdir(parents=True, exist_ok=True)
     submissions, ignored = collect(paths)
     outcome = BatchOutcome(ignored_files=ignored)
+    key = grading_key(options)
     with Gradebook(outdir / "gradebook.sqlite") as book:
         todo = []
         for sub in submissions:
-            if not force and book.is_current(spec.id, sub.id, file_hash(sub.path), spec.digest):
+            why = "" if force else book.why_regrade(spec.id, sub.id, file_hash(sub.path), spec.digest, key)
+            if not force and why is None:
                 outcome.skipped.append(sub.id)
                 if not output_paths(outdir, sub.id)["json"].exists():
                     # Recorded but its files were lost (a kill in between): write them again.
                     current = {r.submission: r for r in book.current_results(spec.id)}
                     write_outputs(current[sub.id], outdir)
-            else:
-                todo.append(sub)
+                continue
+            if why:
+                outcome.regraded[sub.id] = why
+            todo.append(sub)
         with Progress(len(todo), stream=progress_stream) as progress:
             for status, data, seconds in _grade_all(todo, spec.id, options, workers):
+                if status != "ok":
+                    outcome.internal_errors.append(f"{data['submission']}: {data['message']}")
+                    progress.advance(data["submission"], "not graded (grader fault)", seconds)
+                    continue
                 result = result_from_dict(data)
                 write_outputs(result, outdir)  # files first: a kill before the record means a regrade, never a gap
                 book.record(result)
                 outcome.graded.append(result.submission)
                 outcome.durations[result.submission] = seconds
-                if status == "internal":
-                    outcome.internal_errors.append(f"{result.submission}: {result.execution.message}")
                 progress.advance(result.submission, f"{result.score:g}/{result.max_score:g}", seconds)
         outcome.results = [r for r in book.current_results(spec.id)]
     write_class_outputs(outcome.results, outdir, spec, similar_pairs=similar_pairs(outcome.results, spec))
@@ -183,11 +226,15 @@ def _grade_all(todo: list[Submission], assignment: str, options, workers: int):
             yield grade_one(sub)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(assignment, options)) as pool:
-        pending = {pool.submit(grade_one, sub) for sub in todo}
+        pending = {pool.submit(grade_one, sub): sub for sub in todo}
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                yield future.result()
+                sub = pending.pop(future)
+                try:
+                    yield future.result()
+                except Exception as exc:  # noqa: BLE001 - a pool process died: the machine's fault
+                    yield "fault", {"submission": sub.id, "message": f"the grading process died: {type(exc).__name__}: {exc}"}, 0.0
 
 
 def similar_pairs(results: list[Result], spec, threshold: float = 0.9) -> list[tuple[str, str, float]]:

@@ -58,7 +58,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cell-timeout", type=float, default=60.0, metavar="S", help="seconds a cell may run (default 60)")
     parser.add_argument("--timeout", type=float, default=600.0, metavar="S", help="seconds the whole notebook may run (default 600)")
     parser.add_argument("--memory", type=float, default=2.0, metavar="GIB", help="memory cap of the notebook's process in GiB (default 2)")
-    parser.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto", help="OS isolation (default auto: bubblewrap where available)")
+    parser.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto", help="OS isolation (default auto: bubblewrap once it has been seen to start Python; `grade` refuses to run without it unless --sandbox none)")
     parser.add_argument("--data", default=None, metavar="SOURCE", help="data served to notebooks: embedded (default), fashion, or a folder of idx files (env GRADER_DATA)")
     parser.add_argument("--subsample", type=int, default=None, metavar="N", help="serve only the first N training images (faster grading)")
     parser.add_argument("--defs-only", action="store_true", help="run only definitions (imports, functions, classes, constants): skips top-level training")
@@ -86,13 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("-a", "--assignment", required=True, help="assignment id")
     grade.add_argument("-o", "--outdir", default="reports", help="output folder (default reports/)")
     grade.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1, help="notebooks graded at once (default: the number of cores)")
-    grade.add_argument("--force", action="store_true", help="regrade submissions already graded with the same content and spec")
+    grade.add_argument("--force", action="store_true", help="regrade submissions already graded with the same notebook, spec, grader and options")
     _add_run_options(grade)
 
     selftest = command("selftest", "Prove the reference solutions earn full marks and every banked mistake is caught and named.")
     selftest.add_argument("-a", "--assignment", help="one assignment (default: all)")
     selftest.add_argument("--quick", action="store_true", help="solutions only, no mistake bank")
-    selftest.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1, help="mistake notebooks graded at once")
+    selftest.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1, help="notebooks graded at once (default: the number of cores)")
+    selftest.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto", help="OS isolation (default auto: bubblewrap once it has been seen to start Python)")
 
     export = command("export", "Rewrite grades.csv, canvas.csv, Gradescope results and index.html from the gradebook.")
     export.add_argument("-o", "--outdir", default="reports", help="the folder holding gradebook.sqlite (default reports/)")
@@ -158,6 +159,9 @@ def cmd_list(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from grader.sandbox import clean_stale
+
+    clean_stale()  # folders a killed run left behind
     from grader import analysis
     from grader.grade import Grader
     from grader.load import NotebookError, assignment_id_hint, load_notebook
@@ -207,13 +211,22 @@ def cmd_grade(args) -> int:
     options = resolve_sandbox(options, refuse_fallback=True)
     outcome = run_batch(args.paths, spec, options, outdir, workers=max(1, args.workers), force=args.force)
     if outcome.skipped:
-        print(f"{len(outcome.skipped)} submission(s) already graded with the same content and spec: kept (use --force to regrade)")
+        print(f"{len(outcome.skipped)} submission(s) already graded with the same notebook, spec, grader and options: kept (use --force to regrade)")
+    reasons: dict[str, list[str]] = {}
+    for submission, why in outcome.regraded.items():
+        reasons.setdefault(why, []).append(submission)
+    for why, names in sorted(reasons.items()):
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        print(f"regraded {len(names)}: {why}: {shown}")
     for path in outcome.ignored_files:
         print(f"ignored (not a notebook): {path}", file=sys.stderr)
     graded = [r for r in outcome.results if r.submission in set(outcome.graded)]
     print(summary_text(graded, str(outdir), outcome.wall_seconds, outcome.durations))
-    for line in outcome.internal_errors:
-        print(f"internal error: {line}", file=sys.stderr)
+    if outcome.internal_errors:
+        print(f"grader: {len(outcome.internal_errors)} submission(s) NOT graded because of a fault of the grader or "
+              "this machine (nothing recorded; run the same command again to grade them):", file=sys.stderr)
+        for line in outcome.internal_errors:
+            print(f"  {line}", file=sys.stderr)
     return 1 if outcome.internal_errors else 0
 
 
@@ -221,10 +234,15 @@ def cmd_selftest(args) -> int:
     from grader.selftest import run_selftest
     from grader.spec import list_assignments
 
+    from grader.grade import Options
+    from grader.sandbox import SandboxConfig
+
     assignments = [args.assignment] if args.assignment else list_assignments()
     for assignment in assignments:
         load_spec_or_usage(assignment)
-    ok = run_selftest(assignments, quick=args.quick, workers=max(1, args.workers))
+    # The reference solutions and the bank are the project's own code: like `check`, fall back with a warning.
+    options = resolve_sandbox(Options(sandbox=SandboxConfig(mode=args.sandbox)), refuse_fallback=False)
+    ok = run_selftest(assignments, quick=args.quick, workers=max(1, args.workers), options=options)
     return 0 if ok else 1
 
 

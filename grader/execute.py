@@ -70,7 +70,6 @@ class HelperPolicy:
     answer: Callable[[str, list, dict], Any]
     budget: int
     used: int = 0
-    refused: list[str] = field(default_factory=list)  # names asked for that were not allowed
 
 
 def describe_exit(code: int | None) -> str:
@@ -149,6 +148,8 @@ class Session:
         self.channel: Channel | None = None
         self._stderr = None
         self._calls = 0
+        self._calling = ""  # the function being called, for the record of refused requests
+        self.refused: list[tuple[str, str]] = []  # (function being called, name it asked the grader for)
         self.restarts = 0
         self.succeeded: list[tuple[int, str]] = []  # cells to replay after a restart
         self.student_seconds = 0.0
@@ -310,8 +311,7 @@ class Session:
         assert self.channel is not None
         name = request.get("name")
         if policy is None or name not in policy.allowed:
-            if policy is not None:
-                policy.refused.append(str(name)[:80])
+            self.refused.append((self._calling, str(name)[:80]))
             self.channel.send({"op": "answer", "status": "error", "error": "no reference answer for that name"}, None, deadline)
             return
         if policy.used >= policy.budget:
@@ -380,6 +380,7 @@ class Session:
         if self.proc is None and not self._restart():
             return CallOutcome("crashed", error="the notebook's process could not be restarted")
         self._calls += 1
+        self._calling = str(spec.get("function") or f"{spec.get('class')}.{spec.get('method')}")
         arrays: dict = {}
         tree = encode(inputs, arrays)
         limit = float(spec.get("timeout", self.limits.call_timeout))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
+import hashlib
 import inspect
 import re
 import datetime as _dt
@@ -51,6 +53,41 @@ class Probe:
     call: dict[str, Any]  # what the worker needs: names, seeds, what to read back
     payload: dict[str, Any]  # the inputs sent over
     expected: dict[str, Any]  # reference observation: {"return": ..., "attrs": ..., "globals": ...}
+
+
+@functools.lru_cache(maxsize=1)
+def grader_version() -> str:
+    """The package version and a digest of the code that computes scores (grader and reference)."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        number = version("nn-grader")
+    except PackageNotFoundError:  # pragma: no cover - run from a checkout without install
+        number = "0"
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.joinpath("grader").glob("*.py"), *root.joinpath("reference").glob("*.py")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"{number}+{digest.hexdigest()[:12]}"
+
+
+def grading_key(options: Options) -> dict[str, Any]:
+    """Everything but the notebook and the spec that can change a score: a change regrades."""
+    import os
+
+    data = options.sandbox.data_source or os.environ.get("GRADER_DATA") or "embedded"
+    if data not in ("embedded", "fashion"):
+        data = str(Path(data).resolve())
+    limits = options.limits
+    return {
+        "grader": grader_version(),
+        "cell_timeout": limits.cell_timeout,
+        "timeout": limits.notebook_timeout,
+        "memory_gib": round(limits.memory_bytes / 1024**3, 3),
+        "data": data,
+        "subsample": options.sandbox.subsample,
+        "defs_only": options.defs_only,
+    }
 
 
 def submission_id(path: str | Path) -> str:
@@ -211,6 +248,7 @@ class Grader:
             spec_version=self.spec.digest,
             manual_review=self.spec.manual_review,
             graded_at=now_iso(),
+            grading=grading_key(self.options),
         )
 
     def grade(self, path: str | Path, submission: str | None = None, notebook: Notebook | None = None) -> Result:
@@ -255,6 +293,7 @@ class Grader:
             spec_version=self.spec.digest,
             manual_review=self.spec.manual_review,
             graded_at=now_iso(),
+            grading=grading_key(self.options),
         )
 
     def copy_flags(self, defined: dict) -> tuple[IntegrityFlag, ...]:
@@ -315,13 +354,14 @@ class Grader:
             helper_note = ""
             helpers = [h for h in self.spec.function(check.function).helpers if h in broken]
             if not verdict.passed and verdict.diagnosis != "not-implemented" and helpers:
-                policy = self.helper_policy(helpers)
-                retry_outcome = session.call(probe.call, probe.payload, policy)
-                if policy.refused:
-                    asked = ", ".join(sorted(set(policy.refused)))
-                    flags.append(IntegrityFlag("asked-for-reference", f"{check.function}: during its retry the notebook asked the grader for the reference's {asked}"))
+                retry_outcome = session.call(probe.call, probe.payload, self.helper_policy(helpers))
                 verdict, helper_note = self.after_retry(probe, outcome, verdict, helpers, retry_outcome)
             results.append(self.test_result(probe, outcome, verdict, defined, helper_note))
+        asked: dict[str, set[str]] = {}
+        for calling, name in session.refused:
+            asked.setdefault(calling, set()).add(name)
+        for calling, names in sorted(asked.items()):
+            flags.append(IntegrityFlag("asked-for-reference", f"{calling} asked the grader for the reference's {', '.join(sorted(names))}, which no check offers"))
         return results, flags
 
     def helper_policy(self, helpers: list[str]) -> HelperPolicy:

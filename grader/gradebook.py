@@ -197,6 +197,27 @@ class Gradebook:
                 " WHERE c.assignment = ? AND c.submission = ?", (assignment, submission)).fetchone()
         return row is not None and row[0] == content_hash and row[1] == spec_version
 
+    def why_regrade(self, assignment: str, submission: str, content_hash: str, spec_version: str,
+                    grading: dict) -> str | None:
+        """None when the current grade was computed from these bytes, spec, grader and options;
+        otherwise why it must be graded (again): "" for a first grading, else a short reason."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT r.content_hash, r.spec_version, r.result_json FROM current c JOIN runs r ON r.id = c.run_id"
+                " WHERE c.assignment = ? AND c.submission = ?", (assignment, submission)).fetchone()
+        if row is None:
+            return ""
+        if not content_hash or row[0] != content_hash:
+            return "the notebook changed"
+        if row[1] != spec_version:
+            return "the spec changed"
+        before = json.loads(row[2]).get("grading") or {}
+        if before.get("grader") != grading.get("grader"):
+            return f"the grader changed ({before.get('grader', 'unknown')} -> {grading.get('grader')})"
+        changed = [f"{key} {before.get(key)} -> {grading.get(key)}" for key in sorted(set(before) | set(grading))
+                   if before.get(key) != grading.get(key)]
+        return f"options changed ({', '.join(changed)})" if changed else None
+
     def current_results(self, assignment: str | None = None) -> list[Result]:
         """The current grade of every submission (of one assignment, or all), sorted by submission."""
         query = ("SELECT r.result_json FROM current c JOIN runs r ON r.id = c.run_id"

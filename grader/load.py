@@ -8,9 +8,12 @@ into exit code 2. The submitted file is only ever opened for reading.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import re
+import stat
 import tokenize
 import warnings
 from dataclasses import dataclass, field
@@ -52,9 +55,9 @@ class Notebook:
         return [cell for cell in self.cells if cell.kind == "code"]
 
 
-def load_notebook(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Notebook:
+def load_notebook(path: str | Path, *, max_bytes: int = MAX_BYTES, follow_symlinks: bool = True) -> Notebook:
     """Read, hash and parse ``path``; raise NotebookError when nothing usable is there."""
-    data = _read_bytes(path, max_bytes)
+    data = read_submission(path, follow_symlinks=follow_symlinks, max_bytes=max_bytes)
     digest = hashlib.sha256(data).hexdigest()
     if not data.strip():
         raise NotebookError(path, "empty file")
@@ -94,26 +97,51 @@ def as_nbformat(nb: Notebook) -> nbformat.NotebookNode:
 
 # -- reading ---------------------------------------------------------------------------
 
-def _read_bytes(path: str | Path, max_bytes: int) -> bytes:
-    p = Path(path)
+def read_submission(path: str | Path, *, follow_symlinks: bool = True, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of a submitted file: a regular file, opened without blocking (a FIFO cannot hang
+    the grader) and, unless `follow_symlinks`, without following a link to somewhere else."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+        if os.path.islink(path):
+            target = os.readlink(path)
+            raise NotebookError(path, f"is a symbolic link (to {target}), not a submitted file: not followed")
     try:
-        if p.is_dir():
-            raise NotebookError(path, "is a directory, not a notebook file")
-        if not p.exists():
-            raise NotebookError(path, "file not found")
-        if not p.is_file():
-            raise NotebookError(path, "not a regular file")
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise NotebookError(path, f"file too large ({size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB)")
-        with open(p, "rb") as handle:  # read-only: the submission is never modified
-            return handle.read(max_bytes + 1)
-    except NotebookError:
-        raise
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise NotebookError(path, "file not found") from None
+    except IsADirectoryError:
+        raise NotebookError(path, "is a directory, not a notebook file") from None
     except PermissionError:
         raise NotebookError(path, "cannot read the file (permission denied)") from None
     except OSError as exc:
+        if exc.errno == getattr(errno, "ELOOP", -1):
+            raise NotebookError(path, "is a symbolic link, not a submitted file: not followed") from None
         raise NotebookError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise NotebookError(path, "is a directory, not a notebook file")
+        if not stat.S_ISREG(info.st_mode):
+            raise NotebookError(path, "not a regular file")
+        if info.st_size > max_bytes:
+            raise NotebookError(path, f"file too large ({info.st_size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB)")
+        os.set_blocking(fd, True)
+        chunks, total = [], 0
+        while total <= max_bytes:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > max_bytes:
+            raise NotebookError(path, f"file too large (over {max_bytes / 2**20:.0f} MB)")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise NotebookError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+
 
 
 def _decode(path: str | Path, data: bytes, encoding: str = "utf-8-sig") -> str:

@@ -76,6 +76,7 @@ class Result:
     spec_version: str = ""
     manual_review: tuple[str, ...] = ()  # written answers a person must read
     graded_at: str = ""  # ISO time; excluded from determinism checks
+    grading: dict[str, Any] = field(default_factory=dict)  # grader version and options (grade.grading_key)
 
     def to_dict(self) -> dict[str, Any]:
         return _finite(asdict(self))
@@ -118,6 +119,7 @@ def result_from_dict(data: dict[str, Any]) -> Result:
         spec_version=data.get("spec_version", ""),
         manual_review=tuple(data.get("manual_review", ())),
         graded_at=data.get("graded_at", ""),
+        grading=dict(data.get("grading", {})),
     )
 
 

@@ -12,11 +12,13 @@ Variants run with --defs-only: the definitions are what is being tested.
 """
 from __future__ import annotations
 
+import functools
+
 import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
@@ -95,14 +97,14 @@ def judge_case(case: Case, result: Result, spec: Spec) -> Verdict:
     return Verdict(case, caught and named, caught, named, message, result.score, result.max_score)
 
 
-def _grade_case(case: Case) -> tuple[Case, dict]:
+def _grade_case(case: Case, options: Options | None = None) -> tuple[Case, dict]:
     spec = load_spec(case.assignment)
-    options = Options(defs_only=case.kind in ("mistake", "accepted"))
+    options = replace(options or Options(), defs_only=case.kind in ("mistake", "accepted"))
     result = Grader(spec, options).grade(case.path, case.label)
     return case, result.to_dict()
 
 
-def run_selftest(assignments: list[str], quick: bool = False, workers: int = 1, stream=None) -> bool:
+def run_selftest(assignments: list[str], quick: bool = False, workers: int = 1, stream=None, options: Options | None = None) -> bool:
     """Run every case; print a check-power table; True when everything behaved."""
     from grader.result import result_from_dict
 
@@ -117,9 +119,9 @@ def run_selftest(assignments: list[str], quick: bool = False, workers: int = 1, 
             started = time.perf_counter()
             if workers > 1:
                 with ProcessPoolExecutor(max_workers=workers) as pool:
-                    graded = list(pool.map(_grade_case, cases))
+                    graded = list(pool.map(functools.partial(_grade_case, options=options), cases))
             else:
-                graded = [_grade_case(case) for case in cases]
+                graded = [_grade_case(case, options) for case in cases]
             verdicts = [judge_case(case, result_from_dict(data), spec) for case, data in graded]
             all_ok &= print_table(spec, verdicts, time.perf_counter() - started, out)
     return all_ok
