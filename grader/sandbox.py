@@ -40,6 +40,9 @@ from pathlib import Path
 from typing import Callable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Never visible to student code, wherever they are installed (an install into site-packages
+# puts the reference beside numpy, inside a folder the sandbox must bind).
+SECRET_DIRS = (Path(__file__).resolve().parent, PROJECT_ROOT / "reference", PROJECT_ROOT / "assignments")
 WORKER_SOURCE = Path(__file__).resolve().parent / "worker.py"
 UID_BASE = 2_100_000_000  # + the grader's pid: below 2**31, far above any account range in use
 STAGE_PREFIX = "nn-grader-"
@@ -169,6 +172,18 @@ def interpreter_paths() -> list[Path]:
     return chosen
 
 
+def _secret_dirs() -> list[Path]:
+    """The grader's and the reference's packages and the assignments, where they really are."""
+    found = set(SECRET_DIRS)
+    try:
+        import reference
+
+        found.add(Path(reference.__file__).resolve().parent)
+    except ImportError:  # pragma: no cover - the grader always ships it
+        pass
+    return sorted(p for p in found if p.is_dir())
+
+
 def _inside(path: Path, parent: Path) -> bool:
     return path == parent or parent in path.parents
 
@@ -250,6 +265,9 @@ def bwrap_launch(staged: Path, limits: Limits, config: SandboxConfig, bwrap: str
                 args += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
         args += ["--ro-bind", str(path), str(path)]
+    for secret in _secret_dirs():
+        if any(_inside(secret, p) for p in needed) or _under_system(secret):
+            args += ["--tmpfs", str(secret)]
     args += ["--dev", "/dev", "--proc", "/proc",
              "--perms", "0755", "--dir", "/tmp/.grader", "--ro-bind", str(staged / "worker.py"), INSIDE_WORKER,
              "--perms", "0777", "--dir", INSIDE_WORK]
@@ -369,6 +387,9 @@ class _NamespacePlan:
             os.makedirs(path, exist_ok=True)
             _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
             _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
+        for secret in _secret_dirs():  # after the rebinds: inside site-packages too
+            if secret.is_dir():
+                _mount("tmpfs", str(secret), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
         os.makedirs("/tmp/.grader", mode=0o755)
         open(INSIDE_WORKER, "w").close()
         _mount(f"/proc/self/fd/{staged_fd}/worker.py", INSIDE_WORKER, None, MS_BIND)

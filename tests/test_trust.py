@@ -320,3 +320,19 @@ def test_folders_left_by_a_killed_run_are_removed_by_the_next(tmp_path):
     alive.mkdir()
     removed = sandbox.clean_stale(str(tmp_path))
     assert removed == [left] and not left.exists() and alive.exists()
+
+
+def test_the_graders_packages_stay_hidden_even_when_installed_beside_numpy(monkeypatch):
+    """An install into site-packages puts the reference inside a folder the sandbox must bind."""
+    import pip
+
+    beside_numpy = Path(pip.__file__).resolve().parent  # stands in for site-packages/reference
+    monkeypatch.setattr(sandbox, "SECRET_DIRS", sandbox.SECRET_DIRS + (beside_numpy,))
+    cells = [f"import os\ndef seen():\n    return sorted(os.listdir({str(beside_numpy)!r}))"]
+    for mode in MODES:
+        with Session(LIMITS, SandboxConfig(mode=mode), isolation="bwrap" if mode == "bwrap" else "rlimits") as session:
+            session.run_cells(list(enumerate(cells)))
+            seen = session.call({"function": "seen"}, {"args": [], "kwargs": {}})
+        if mode == "none" and os.geteuid() != 0:
+            continue  # nothing can be hidden from the grader's own user
+        assert seen.status == "ok" and seen.value["return"] == [], (mode, seen.value)

@@ -1,0 +1,113 @@
+"""Break the trust boundary on purpose, one mutation at a time, and check a test goes red for each.
+
+    python scripts/mutate_trust.py            # every mutation; prints caught / total
+    python scripts/mutate_trust.py -k uid     # only mutations whose name contains "uid"
+
+Each mutation replaces one exact piece of source text (it must exist, or the script says so),
+runs the tests named for it, and restores the file whatever happens.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (name, file, original text, mutated text, tests that must catch it)
+MUTATIONS = [
+    ("helper: answer any name", "grader/execute.py",
+     "if policy is None or name not in policy.allowed:", "if False:",
+     "tests/test_trust.py::test_a_retry_answers_only_the_declared_broken_helpers_and_flags_the_rest"),
+    ("helper: retries interleaved with the first pass", "grader/grade.py",
+     "verdict = None if outcome.status == \"missing\" else judge(self.spec, probe, outcome)",
+     "verdict = None if outcome.status == \"missing\" else judge(self.spec, probe, outcome)\n"
+     "            if verdict is not None and not verdict.passed:\n"
+     "                session.call(probe.call, probe.payload, self.helper_policy(list(self.spec.function(probe.check.function).helpers)))",
+     "tests/test_trust.py::test_retries_start_only_when_every_first_pass_verdict_is_final"),
+    ("reference: no time limit", "grader/refcall.py",
+     "header, arrays = channel.receive(time.perf_counter() + seconds)",
+     "header, arrays = channel.receive(time.perf_counter() + 3600)",
+     "tests/test_trust.py::test_the_reference_answers_student_chosen_inputs_under_time_and_memory_limits"),
+    ("reference: no memory limit", "grader/refcall.py",
+     "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))", "pass",
+     "tests/test_trust.py::test_the_reference_answers_student_chosen_inputs_under_time_and_memory_limits"),
+    ("channel: no size limit", "grader/channel.py",
+     "if total > self.max_bytes:", "if False:",
+     "tests/test_trust.py::test_a_result_too_large_for_the_channel_costs_its_check_not_the_grader"),
+    ("uid: student code as root under bubblewrap", "grader/sandbox.py",
+     'env["GRADER_DROP_TO"] = str(uid)', "pass",
+     "tests/test_trust.py::test_student_code_never_runs_as_root_and_sees_neither_project_nor_inputs"),
+    ("uid: student code as root without bubblewrap", "grader/sandbox.py",
+     "                os.setresuid(uid, uid, uid)\n            signal", "                pass\n            signal",
+     "tests/test_trust.py::test_student_code_never_runs_as_root_and_sees_neither_project_nor_inputs"),
+    ("processes: no kill of the uid", "grader/execute.py",
+     "sandbox.kill_uid(self.launch.uid)", "pass",
+     "tests/test_trust.py::test_every_process_the_notebook_starts_is_gone_when_grading_ends"),
+    ("scratch: no size on the tmpfs", "grader/sandbox.py",
+     'args += ["--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp"]',
+     'args += ["--perms", "1777", "--tmpfs", "/tmp"]',
+     "tests/test_trust.py::test_scratch_space_is_size_limited"),
+    ("packages: reference visible in site-packages", "grader/sandbox.py",
+     'args += ["--tmpfs", str(secret)]', "pass",
+     "tests/test_trust.py::test_the_graders_packages_stay_hidden_even_when_installed_beside_numpy"),
+    ("inputs: symlinks followed", "grader/load.py",
+     "        if os.path.islink(path):\n            target", "        if False:\n            target",
+     "tests/test_trust.py::test_a_symlinked_submission_is_unusable_input_and_never_read"),
+    ("leftovers: never cleaned", "grader/sandbox.py",
+     "        shutil.rmtree(entry, ignore_errors=True)\n        removed.append(entry)", "        pass",
+     "tests/test_trust.py::test_folders_left_by_a_killed_run_are_removed_by_the_next"),
+    ("handshake: a start failure blamed on the student", "grader/execute.py",
+     'raise HarnessFault(f"the sandbox could not start Python: {why}") from None',
+     'raise WorkerDied(f"the notebook\'s process exited: {why}") from None',
+     "tests/test_machine.py::test_a_harness_fault_is_not_a_grade_and_a_rerun_grades_everyone"),
+    ("batch: harness faults recorded as grades", "grader/batch.py",
+     'if status != "ok":', "if False:",
+     "tests/test_machine.py::test_a_harness_fault_is_not_a_grade_and_a_rerun_grades_everyone"),
+    ("auto: grade falls back silently", "grader/cli.py",
+     "if why_not and refuse_fallback:", "if False:",
+     "tests/test_machine.py::test_grade_refuses_to_run_other_peoples_code_without_bubblewrap"),
+    ("bwrap: /tmp mounted after the interpreter", "grader/sandbox.py",
+     '    args += ["--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp"]\n',
+     "",
+     "tests/test_machine.py::test_a_venv_in_the_temp_folder_grades_under_bubblewrap"),
+    ("regrade: options ignored", "grader/gradebook.py",
+     'return f"options changed ({\', \'.join(changed)})" if changed else None', "return None",
+     "tests/test_machine.py::test_changing_an_option_that_can_change_a_score_regrades_and_says_why"),
+]
+
+
+def run(name: str, file: str, old: str, new: str, tests: str) -> str:
+    path = ROOT / file
+    original = path.read_text()
+    if original.count(old) != 1:
+        return f"SKIP  {name}: the original text is not in {file} exactly once (update this script)"
+    path.write_text(original.replace(old, new))
+    try:
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", tests],
+                              cwd=ROOT, capture_output=True, text=True, timeout=900)
+        seconds = time.perf_counter() - started
+    finally:
+        path.write_text(original)
+    verdict = "caught" if proc.returncode == 1 else ("NOT CAUGHT" if proc.returncode == 0 else f"error ({proc.returncode})")
+    return f"{verdict:<10} {name} ({seconds:.0f} s)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-k", default="", help="only mutations whose name contains this")
+    args = parser.parse_args()
+    chosen = [m for m in MUTATIONS if args.k in m[0]]
+    lines = [run(*m) for m in chosen]
+    for line in lines:
+        print(line)
+    caught = sum(line.startswith("caught") for line in lines)
+    print(f"{caught} / {len(chosen)} mutations of the trust boundary caught")
+    return 0 if caught == len(chosen) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
