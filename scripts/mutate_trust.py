@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# (name, file, original text, mutated text, tests that must catch it)
+# (name, file, original text(s), mutated text(s), tests that must catch it)
 MUTATIONS = [
     ("helper: answer any name", "grader/execute.py",
      "if policy is None or name not in policy.allowed:", "if False:",
@@ -54,7 +54,7 @@ MUTATIONS = [
      'args += ["--tmpfs", str(secret)]', "pass",
      "tests/test_trust.py::test_the_graders_packages_stay_hidden_even_when_installed_beside_numpy"),
     ("inputs: symlinks followed", "grader/load.py",
-     "        if os.path.islink(path):\n            target", "        if False:\n            target",
+     "    if not follow_symlinks:\n", "    if False:\n",
      "tests/test_trust.py::test_a_symlinked_submission_is_unusable_input_and_never_read"),
     ("leftovers: never cleaned", "grader/sandbox.py",
      "        shutil.rmtree(entry, ignore_errors=True)\n        removed.append(entry)", "        pass",
@@ -70,8 +70,10 @@ MUTATIONS = [
      "if why_not and refuse_fallback:", "if False:",
      "tests/test_machine.py::test_grade_refuses_to_run_other_peoples_code_without_bubblewrap"),
     ("bwrap: /tmp mounted after the interpreter", "grader/sandbox.py",
-     '    args += ["--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp"]\n',
-     "",
+     ['    args += ["--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp"]\n',
+      '    args += ["--dev", "/dev", "--proc", "/proc",'],
+     ["", '    args += ["--size", str(limits.scratch_bytes), "--perms", "1777", "--tmpfs", "/tmp"]\n'
+          '    args += ["--dev", "/dev", "--proc", "/proc",'],
      "tests/test_machine.py::test_a_venv_in_the_temp_folder_grades_under_bubblewrap"),
     ("regrade: options ignored", "grader/gradebook.py",
      'return f"options changed ({\', \'.join(changed)})" if changed else None', "return None",
@@ -79,12 +81,16 @@ MUTATIONS = [
 ]
 
 
-def run(name: str, file: str, old: str, new: str, tests: str) -> str:
+def run(name: str, file: str, old: str | list[str], new: str | list[str], tests: str) -> str:
     path = ROOT / file
     original = path.read_text()
-    if original.count(old) != 1:
-        return f"SKIP  {name}: the original text is not in {file} exactly once (update this script)"
-    path.write_text(original.replace(old, new))
+    olds, news = ([old], [new]) if isinstance(old, str) else (old, new)
+    mutated = original
+    for before, after in zip(olds, news):
+        if mutated.count(before) != 1:
+            return f"SKIP  {name}: the original text is not in {file} exactly once (update this script)"
+        mutated = mutated.replace(before, after)
+    path.write_text(mutated)
     try:
         started = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", tests],

@@ -140,7 +140,7 @@ def test_the_reference_answers_student_chosen_inputs_under_time_and_memory_limit
             n += 1
 
     def hog():
-        return np.ones((1 << 30,))  # 8 GiB
+        return np.empty((3 << 27,)).size  # 3 GiB of address space, at once, and a small answer: only the memory limit stops it
 
     started = time.perf_counter()
     with pytest.raises(ReferenceFailed, match="did not answer within"):
@@ -194,7 +194,7 @@ def test_a_result_too_large_for_the_channel_costs_its_check_not_the_grader(grade
         "    return np.zeros((9000, 1000))  # 72 MB: over the grader's 64 MB message limit\n"
     )
     result = grade(grader, tmp_path, hostile)
-    assert all(t.score == 0 for t in by_function(result, "eval_loss"))
+    assert all(t.score == 0 and "more than 64 MB" in t.output for t in by_function(result, "eval_loss"))
     assert result.score == 50 - sum(t.max_score for t in by_function(result, "eval_loss"))
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
     assert grown_mb < 400
@@ -206,10 +206,10 @@ def test_scratch_space_is_size_limited(grader, tmp_path):
     hostile = (
         "import os\n"
         "written = 0\n"
-        "for target in ('/tmp/fill', 'fill'):\n"
+        "for i in range(12):  # 768 MiB in 64 MiB files (under the per-file limit), /tmp and the folder in turn\n"
         "    try:\n"
-        "        with open(target, 'wb') as f:\n"
-        "            for _ in range(1024):\n"
+        "        with open(f'/tmp/fill{i}' if i % 2 else f'fill{i}', 'wb') as f:\n"
+        "            for _ in range(64):\n"
         "                f.write(b'x' * (1 << 20))\n"
         "                written += 1 << 20\n"
         "    except OSError:\n"
