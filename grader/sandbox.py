@@ -241,7 +241,7 @@ def bwrap_launch(staged: Path, limits: Limits, config: SandboxConfig, bwrap: str
     if uid is not None:
         # Root without a user namespace: the worker keeps only what it needs to drop to `uid`,
         # then loses every capability with it (see worker.drop_privileges).
-        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
     else:
         args += ["--unshare-user"]
     for path in SYSTEM_DIRS:
@@ -337,7 +337,7 @@ def rlimits_launch(staged: Path, limits: Limits, config: SandboxConfig) -> Launc
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x04000000, 0x08000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
 
 
 def _can_unshare_mounts() -> bool:
@@ -428,6 +428,9 @@ def _preexec(limits: Limits, uid: int | None, namespace: _NamespacePlan | None =
             except (ValueError, OSError):
                 pass
             if uid is not None:
+                if _libc is not None:  # no capability can come back through an exec
+                    for cap in range(64):
+                        _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
                 os.setgroups([])
                 os.setresgid(uid, uid, uid)
                 os.setresuid(uid, uid, uid)

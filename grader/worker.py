@@ -148,6 +148,14 @@ def drop_privileges() -> None:
     if not target:
         return
     uid = int(target)
+    try:  # empty the bounding set first: no capability can come back through an exec
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        for cap in range(64):
+            libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP
+    except OSError:
+        pass
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
