@@ -220,10 +220,12 @@ def read_answers(notebook: str | Path, items: Sequence[ManualItem], folder: Path
     path = Path(notebook)
     if path.suffix != ".ipynb":
         return Answers((), {}, f"{path.name}: not a .ipynb notebook, nothing to render")
-    try:
-        nb = nbformat.read(str(path), as_version=4)
-    except FileNotFoundError:
-        return Answers((), {}, f"{path}: the notebook is not here any more")
+    from grader.load import NotebookError, read_submission
+
+    try:  # a regular file only, never through a link, never blocking
+        nb = nbformat.reads(read_submission(path, follow_symlinks=False).decode("utf-8", "replace"), as_version=4)
+    except NotebookError as exc:
+        return Answers((), {}, f"{path.name}: {exc.reason}")
     except Exception as exc:  # a broken file was graded as invalid already: say so, do not fail
         return Answers((), {}, f"{path.name}: cannot be read ({type(exc).__name__})")
     cells = tuple(render_cells(nb))

@@ -246,7 +246,7 @@ def similar_pairs(results: list[Result], spec, threshold: float = 0.9) -> list[t
     wanted = {fn.name.split(".")[0] for fn in spec.functions}
     for result in results:
         try:
-            nb = load_notebook(result.notebook)
+            nb = load_notebook(result.notebook, follow_symlinks=False)
         except (NotebookError, OSError):
             continue
         defined = analysis.defined_functions(nb)
