@@ -225,6 +225,8 @@ def read_answers(notebook: str | Path, items: Sequence[ManualItem], folder: Path
     try:  # a regular file only, never through a link, never blocking
         nb = nbformat.reads(read_submission(path, follow_symlinks=False).decode("utf-8", "replace"), as_version=4)
     except NotebookError as exc:
+        if exc.reason == "file not found":
+            return Answers((), {}, f"{path}: the notebook is not here any more")
         return Answers((), {}, f"{path.name}: {exc.reason}")
     except Exception as exc:  # a broken file was graded as invalid already: say so, do not fail
         return Answers((), {}, f"{path.name}: cannot be read ({type(exc).__name__})")
