@@ -165,9 +165,9 @@ def shallow_training_error(source: str) -> Curve:
         mb_train.append(tr)
         mb_test.append(te)
     epochs = tuple(float(k) for k in range(p["epochs"] + 1))
-    full = Panel(f"Full batch ({n} images), gamma {p['gamma']:g}: error per step", "step", "error (%)",
+    full = Panel(f"Full batch, {n} images, gamma {p['gamma']:g}", "step", "error (%)",
                  (Series("training error", steps, tuple(train)), Series("test error", steps, tuple(test))), 0.0, 100.0)
-    mini = Panel(f"Minibatch B = {p['batch']} (all {x_all.shape[1]} images): error per epoch", "epoch", "error (%)",
+    mini = Panel(f"Minibatch B = {p['batch']}, all {x_all.shape[1]} images", "epoch", "error (%)",
                  (Series("training error", epochs, tuple(mb_train)), Series("test error", epochs, tuple(mb_test))), 0.0, 100.0)
     return Curve("shallow-training-error", "Reference: training and test error", (full, mini),
                  f"Reference 784-{p['hidden']}-10 net on {_source_label(source)}, seed {p['seed']}. Full batch on {n} of the "
@@ -195,7 +195,7 @@ def ffnn_epoch_error(source: str) -> Curve:
     _, errors = ref.train(xs, ys, p["epochs"], p["lr"], x_test=xt, y_test=yt, weights=weights)
     per_epoch = (time.perf_counter() - began) / p["epochs"]
     epochs = tuple(float(k) for k in range(p["epochs"] + 1))
-    panel = Panel(f"One sample at a time, lr {p['lr']:g}: test error after each epoch", "epoch", "test error (fraction)",
+    panel = Panel(f"One sample at a time, in order, lr {p['lr']:g}", "epoch", "test error (fraction)",
                   (Series("test error", epochs, (start, *errors)),), 0.0, 1.0)
     return Curve("ffnn-epoch-error", "Reference: test error per epoch", (panel,),
                  f"Reference on {len(xs)} of the training images of {_source_label(source)} (test: all {len(xt)}), "
@@ -251,7 +251,7 @@ def mlp_learning_curves(source: str) -> Curve:
     smooth = np.convolve(run["batch_loss"], np.ones(window) / window, mode="valid")[::max(1, window // 2)]
     xs = tuple(float((window - 1 + k * max(1, window // 2) + 1) / per_epoch) for k in range(len(smooth)))
     epochs = tuple(float(k) for k in range(1, MLP["epochs"] + 1))
-    panel = Panel(f"lr {MLP['lr']:g}: mean loss after each epoch", "epoch", "mean loss",
+    panel = Panel(f"SGD, lr {MLP['lr']:g}: loss after each epoch", "epoch", "mean loss",
                   (Series(f"per instance (running mean of {window})", xs, tuple(float(v) for v in smooth), faint=True),
                    Series("training loss", epochs, tuple(run["train_loss"])),
                    Series("validation loss", epochs, tuple(run["val_loss"]))), 0.0)
@@ -265,7 +265,7 @@ def mlp_lr_sweep(source: str) -> Curve:
     epochs = tuple(float(k) for k in range(1, MLP["epochs"] + 1))
     series = tuple(Series(f"lr {lr:g} (val. acc. {run['val_acc'][-1]:.2f})", epochs, tuple(run["val_loss"]))
                    for lr, run in runs.items())
-    panel = Panel("Validation loss after each epoch", "epoch", "validation loss", series, 0.0)
+    panel = Panel("Same initialisation, one run per rate", "epoch", "validation loss", series, 0.0)
     best = min(runs, key=lambda lr: runs[lr]["val_loss"][-1])
     return Curve("mlp-lr-sweep", "Reference: learning-rate sweep", (panel,),
                  _mlp_note(source) + f"; lowest final validation loss at lr {best:g}.", source)
@@ -423,6 +423,24 @@ def curves_for(items: Sequence[Any], source: str | None) -> dict[str, Shown]:
     return out
 
 
+def warm(items: Sequence[Any], source: str | None) -> threading.Thread | None:
+    """Compute the items' curves in a background thread (the review server's first page then finds them)."""
+    names = [item.curve for item in items if getattr(item, "curve", "") in CURVES]
+    if not names or not enabled():
+        return None
+
+    def run() -> None:
+        for name in names:
+            try:
+                reference_curve(name, source)
+            except CurveError:
+                pass  # the page will say why
+
+    thread = threading.Thread(target=run, name="grader-curves", daemon=True)
+    thread.start()
+    return thread
+
+
 def source_of(result: Any) -> str:
     """The data a result was graded on (its grading options), for the curve on the same data."""
     grading = getattr(result, "grading", None) or {}
@@ -452,8 +470,9 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
 
 
-def figure(curve: Curve, width: float = 380.0, plot_h: float = 130.0) -> dict[str, Any]:
+def figure(curve: Curve, width: float = 380.0, plot_h: float | None = None) -> dict[str, Any]:
     """Geometry of the curve as inline SVG: panels stacked, axes with round ticks, a legend per panel."""
+    plot_h = plot_h or (140.0 if len(curve.panels) == 1 else 112.0)  # two panels stay within one screen
     left, right, top = 46.0, 12.0, 20.0
     plot_w = width - left - right
     panels, y0 = [], 0.0
@@ -467,7 +486,7 @@ def figure(curve: Curve, width: float = 380.0, plot_h: float = 130.0) -> dict[st
         if panel.ymax is not None and y_hi > 0.5 * panel.ymax:
             y_hi = panel.ymax  # an error rate near chance: show the whole 0..100 %
         xt = nice_ticks(x_lo, x_hi, 6)
-        yt = nice_ticks(y_lo, y_hi, 5)
+        yt = nice_ticks(y_lo, y_hi, 6)
         x_lo, x_hi = min(xt[0], x_lo), max(xt[-1], x_hi)
         y_lo, y_hi = min(yt[0], y_lo), max(yt[-1], y_hi)
         py = y0 + top

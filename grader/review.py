@@ -329,7 +329,12 @@ def open_app(outdir: str | Path, assignment: str | None = None, who: str | None 
         raise ReviewError(str(exc)) from None
     if not spec.manual_items:
         raise ReviewError(f"{assignment}: its spec lists nothing to review by hand (manual_review)")
-    return ReviewApp(outdir, spec, who or getpass.getuser())
+    app = ReviewApp(outdir, spec, who or getpass.getuser())
+    from grader.curves import source_of, warm
+
+    results = list(app.results().values())
+    warm(spec.manual_items, source_of(results[0]) if results else None)  # reference curves ready by the first page
+    return app
 
 
 def serve_in_thread(app: ReviewApp, port: int = 0) -> tuple[ThreadingHTTPServer, threading.Thread]:
