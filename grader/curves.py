@@ -511,7 +511,7 @@ def figure(curve: Curve, width: float = 380.0, plot_h: float | None = None) -> d
             })
         legend_y = py + plot_h + 40
         legend = []
-        for j, line in enumerate(l for l in lines if not l["faint"]):
+        for j, line in enumerate(sorted(lines, key=lambda l: l["faint"])):  # the faint trace last
             legend.append({**line, "x": left + (j % 2) * plot_w / 2, "y": legend_y + (j // 2) * 15})
         height = legend_y - y0 + 15 * math.ceil(len(legend) / 2)
         panels.append({
