@@ -161,8 +161,13 @@ def _first_line(source: str) -> str:
 
 @functools.lru_cache(maxsize=16)
 def _handout_lines(solution: str, mtime: float) -> frozenset[str]:
+    from grader.release import ANSWER
+
     nb = nbformat.read(solution, as_version=4)
-    return frozenset(_first_line(c.source) for c in nb.cells if c.cell_type == "markdown" and c.source.strip())
+    # The handout's own text only: a model answer is not the handout (a cell that opens with one
+    # continues the question before it, in the solution as in a student's notebook).
+    lines = (_first_line(ANSWER.sub("", c.source)) for c in nb.cells if c.cell_type == "markdown")
+    return frozenset(line for line in lines if line)
 
 
 def handout_lines(folder: Path) -> frozenset[str]:

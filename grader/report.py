@@ -276,11 +276,14 @@ def _manual_context(result: Result, manual: Any, answers: Any) -> dict[str, Any]
         items = manual.items
     if answers is None and items and result.notebook:
         answers = read_answers(result.notebook, items, folder)
+    from grader.curves import curves_for, source_of
+
+    curves = curves_for(items, source_of(result))  # the reference's curve beside the student's, where an item names one
     rows = []
     for item in items:
         entry = manual.entries.get(item.id) if manual is not None else None
         rows.append({"item": item, "entry": entry, "reviewed": manual is not None and manual.reviewed(item.id),
-                     "cells": answers.for_item(item.id) if answers is not None else ()})
+                     "cells": answers.for_item(item.id) if answers is not None else (), "curve": curves.get(item.id)})
     return {"manual_items": rows, "manual": manual, "answers": answers}
 
 

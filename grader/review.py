@@ -106,8 +106,11 @@ class ReviewApp:
         answers = self.answers(result)
         focus = next((item.id for item in self.spec.manual_items if not grade.reviewed(item.id)),
                      self.spec.manual_items[0].id if self.spec.manual_items else "")
+        from grader.curves import curves_for, source_of
+
+        curves = curves_for(self.spec.manual_items, source_of(result))
         return _ENV.get_template("review.html").render(
-            spec=self.spec, r=result, grade=grade, answers=answers, messages=messages, status=status,
+            spec=self.spec, r=result, grade=grade, answers=answers, curves=curves, messages=messages, status=status,
             prev=names[k - 1] if k > 0 else None, next=names[k + 1] if k + 1 < len(names) else None,
             position=k + 1, count=len(names), done=sum(g.complete for g in grades.values()),
             focus=focus, token=self.token, who=self.who, href=self.href, fmt_points=fmt_points,
@@ -326,7 +329,12 @@ def open_app(outdir: str | Path, assignment: str | None = None, who: str | None 
         raise ReviewError(str(exc)) from None
     if not spec.manual_items:
         raise ReviewError(f"{assignment}: its spec lists nothing to review by hand (manual_review)")
-    return ReviewApp(outdir, spec, who or getpass.getuser())
+    app = ReviewApp(outdir, spec, who or getpass.getuser())
+    from grader.curves import source_of, warm
+
+    results = list(app.results().values())
+    warm(spec.manual_items, source_of(results[0]) if results else None)  # reference curves ready by the first page
+    return app
 
 
 def serve_in_thread(app: ReviewApp, port: int = 0) -> tuple[ThreadingHTTPServer, threading.Thread]:

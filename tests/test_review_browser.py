@@ -1,7 +1,7 @@
 """`grader review` in real headless Chromium: the token, the keyboard flow, saves kept across
 reloads, exports and regrades, and a hostile answer that must neither run nor fetch.
 
-Screenshots of the review page and the report (handouts 000 and 004) go to /tmp/h2-shots/.
+Screenshots of the review page and the report (handouts 000 and 004, with the reference curves) go to /tmp/h8-shots/.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from review_class import make_class
 
 from test_browser import CHROMEDRIVER, CHROMIUM, driver, severe  # noqa: F401 (the shared Chromium fixture)
 
-SHOTS = Path("/tmp/h2-shots")
+SHOTS = Path("/tmp/h8-shots")
 
 pytestmark = [
     pytest.mark.browser,
@@ -116,6 +116,7 @@ def test_review_flow_in_chromium(driver, tracker, tmp_path):  # noqa: F811
         assert driver.find_element("id", "points-q10").get_attribute("value") == "3"
         assert driver.find_element("id", "comment-q8").get_attribute("value") == "Quotient rule, clear."
         shot(driver, "review-000")
+        assert driver.find_elements("css selector", "#item-q18-q21 figure.refcurve polyline")
         driver.get(base + "report/ada")
         assert "Quotient rule, clear." in driver.find_element("tag name", "body").text
         driver.execute_script("document.getElementById('notebook').open = true")
@@ -162,6 +163,10 @@ def test_review_and_report_of_004_in_chromium(driver, tracker, tmp_path):  # noq
         type_keys(driver, "3\n")
         images = driver.find_elements("css selector", "#item-q7-1 img.plot")
         assert images and images[0].size["width"] > 100, "the student's learning curve is shown"
+        reference = driver.find_elements("css selector", "#item-q7-1 figure.refcurve svg")
+        assert reference and reference[0].size["width"] > 250, "the reference's curve is drawn beside it"
+        assert reference[0].location["x"] > images[0].location["x"] + images[0].size["width"] - 1, "beside, not below"
+        assert driver.find_elements("css selector", "#item-q7-3 figure.refcurve polyline")
         driver.find_element("id", "save-stay").click()
         time.sleep(0.3)
         shot(driver, "review-004")
