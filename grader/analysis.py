@@ -402,7 +402,7 @@ def _dotted(node: ast.AST) -> str:
 # -- integrity ------------------------------------------------------------------------
 
 INTEGRITY_FLAGS = ("imports-reference", "exits-process", "patches-library", "network", "subprocess",
-                   "ctypes", "writes-files", "fake-results", "signal")
+                   "ctypes", "writes-files", "fake-results", "signal", "loads-solution")
 _MODULE_FLAGS = {"reference": "imports-reference", "grader": "imports-reference",
                  "socket": "network", "urllib": "network", "urllib2": "network", "urllib3": "network",
                  "requests": "network", "http": "network", "httpx": "network", "aiohttp": "network",
@@ -426,15 +426,68 @@ _FAKE_RESULT = re.compile(r"full marks|\bpassed\b.*\b(score|points?|grade)\b|\b(
 _OUTPUT_CALLS = ("print", "display", "sys.stdout.write", "sys.stderr.write", "HTML", "Markdown")
 
 
-def scan_integrity(nb: Notebook) -> list[tuple[str, str]]:
+_LOAD_LINE = re.compile(r"^\s*#\s*%load\s+(?P<path>\S+)\s*$")
+
+
+def loaded_files(nb: Notebook) -> list[tuple[int, str, list[str]]]:
+    """Cells where ``%load FILE`` ran (Jupyter comments the magic out and pastes the file's code below it):
+    (cell index, the file, the functions it defines). A ``# %load`` line with nothing under it loaded nothing."""
+    found = []
+    for cell in nb.code_cells():
+        lines = cell.source.strip("\n").splitlines()
+        match = _LOAD_LINE.match(lines[0]) if lines else None
+        rest = "\n".join(lines[1:])
+        if match and rest.strip() and not all(line.lstrip().startswith("#") for line in rest.splitlines() if line.strip()):
+            tree = _parse(rest)[1]
+            names = [n.name for n in (tree.body if tree is not None else []) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+            found.append((cell.index, match.group("path"), names))
+    return found
+
+
+def _handout_lines(trees: dict[int, ast.Module | None], handout) -> dict[int, set[int]]:
+    """Per cell, the lines of top-level definitions that are the handout's own code (its data loader,
+    its given functions), and of imports whose names only such code uses, anywhere in the notebook."""
+    lines: dict[int, set[int]] = {index: set() for index in trees}
+    if handout is None:
+        return lines
+    inside: list[ast.AST] = []
+    for index, tree in trees.items():
+        for node in tree.body if tree is not None else ():
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in handout.names():
+                if node.name not in handout.graded or handout.is_handout_code(node.name, ast.unparse(node)):
+                    lines[index].update(range(node.lineno, node.end_lineno + 1))
+                    inside.append(node)
+    if not inside:
+        return lines
+    used_inside = {n.id for fn in inside for n in ast.walk(fn) if isinstance(n, ast.Name)}
+    used_outside = {n.id for index, tree in trees.items() if tree is not None for n in ast.walk(tree)
+                    if isinstance(n, ast.Name) and n.lineno not in lines[index]}
+    for index, tree in trees.items():
+        for node in tree.body if tree is not None else ():
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                bound = {(a.asname or a.name).split(".")[0] for a in node.names}
+                if bound and bound <= used_inside and not bound & used_outside:
+                    lines[index].update(range(node.lineno, node.end_lineno + 1))
+    return lines
+
+
+def scan_integrity(nb: Notebook, handout=None) -> list[tuple[str, str]]:
     """Suspicious static patterns as (flag, "cell N: <line>"), in cell and line order, each once.
 
     The flags are INTEGRITY_FLAGS. ``plt.savefig``, ``print(loss)`` and
     shell escapes (``!pip install``) are not flagged. Cells that do not parse
-    are scanned line by line with regular expressions instead.
+    are scanned line by line with regular expressions instead. With the
+    assignment's handout code (grader.template.Handout), the handout's own
+    definitions (004's data loader: urllib, pickle.dump) and imports only they
+    use are skipped, as copy detection skips given functions. A ``%load`` of the
+    handout's solution folder raises ``loads-solution``.
     """
     aliases = _module_aliases(nb)
     found: list[tuple[str, str]] = []
+    for cell, path, names in loaded_files(nb):
+        if re.search(r"solution", path, re.IGNORECASE):
+            found.append(("loads-solution", f"cell {cell}: %load {path}" + (f" (defines {', '.join(names)})" if names else "")))
+    by_cell = _handout_lines({cell.index: _parse(cell.source)[1] for cell in nb.code_cells()}, handout)
     for cell in nb.code_cells():
         writes_module = _cell_magic(cell.source) in _KEPT_CELL_MAGICS
         # a %%writefile body is Python a later cell imports: scan it as code
@@ -444,6 +497,7 @@ def scan_integrity(nb: Notebook) -> list[tuple[str, str]]:
         if len(shown) != len(python.splitlines()):
             shown = python.splitlines()
         hits = _scan_tree(tree, aliases) if tree is not None else _scan_lines(source)
+        hits = [hit for hit in hits if hit[1] not in by_cell.get(cell.index, ())]
         if writes_module:
             hits.append(("writes-files", 1))
         for flag, line in sorted(hits, key=lambda hit: hit[1]):

@@ -28,7 +28,9 @@ from grader.execute import CallOutcome, HelperPolicy, Session, resolve_isolation
 from grader.judging import ERROR_CAUSES, compare_observation, error_diagnosis  # noqa: F401 (re-exported)
 from grader.refcall import call_limited
 from grader.load import Notebook, load_notebook
-from grader.result import CellOutcome, Execution, IntegrityFlag, Result, TestResult
+from grader.result import Attention, CellOutcome, Execution, IntegrityFlag, Result, TestResult
+from grader.scoring import Scoring
+from grader.template import Handout
 from grader.sandbox import Limits, SandboxConfig, stage
 from grader.spec import Check, Spec
 
@@ -230,6 +232,20 @@ class Grader:
         self._official: dict[str, list[tuple[str, str]]] | None = None
         self._notebook: Notebook | None = None  # the one being graded, for messages
         self._staged = None  # the files every notebook's folder holds, staged once per process
+        self.handout = Handout(spec.handout_source(), {fn.name for fn in spec.functions})
+        self._missing: dict[str, str] = {}
+
+    def candidates_for(self, probe: Probe) -> list[judging.Candidate]:
+        return candidates(self.spec, probe)
+
+    def observe(self, probe: Probe, impl) -> dict:
+        return reference_observation(self.spec, probe.check, probe.env, probe.payload, impl=impl)
+
+    def reference_callable(self, name: str):
+        """The reference for `name` as its checks call it (an adapter in bank.py, or the reference module's)."""
+        check = next((c for c in self.spec.checks if c.function == name), None)
+        label = (check.reference if check and check.reference else name)
+        return getattr(self.reference, label, None) or getattr(self.spec.bank_module(), label)
 
     def invalid(self, path: str | Path, message: str, content_hash: str = "", submission: str | None = None) -> Result:
         """A result for a file that could not be run at all: every check is there, at zero."""
@@ -267,11 +283,22 @@ class Grader:
             self._staged = stage(self.options.sandbox)
         with Session(self.options.limits, self.options.sandbox, isolation=isolation, staged=self._staged) as session:
             outcomes, status = session.run_cells(cells)
-            tests, retry_flags = self.run_checks(session, defined, outcomes)
+            machine = [] if self.options.defs_only else machine_failures(outcomes)
+            if machine:  # grade the definitions anyway: an automatic definitions-only pass from the first such cell
+                rerun = [(i, analysis.defs_only(analysis.transform_cell(src))) for i, src in cells if i >= machine[0][0].index]
+                session.run_cells([(i, src) for i, src in rerun if src.strip() != "pass"])
+            scoring = Scoring(self, session, defined, outcomes)
+            self._missing = {}
+            for fn in self.spec.functions:
+                self._missing[fn.name] = self.missing_text(fn.name, defined, outcomes)
+            scored = scoring.run()
+            tests = [self.test_result(probe, attempt, note, defined) for probe, attempt, note in scored]
+            retry_flags = scoring.flags
             student_seconds = session.student_seconds
             containment = session.containment
         seconds = time.perf_counter() - started
-        flags = tuple(IntegrityFlag(flag, detail) for flag, detail in analysis.scan_integrity(nb)) + self.copy_flags(defined) + tuple(retry_flags)
+        flags = tuple(IntegrityFlag(flag, detail) for flag, detail in analysis.scan_integrity(nb, self.handout)) + self.copy_flags(defined) + tuple(retry_flags)
+        attention = self.attention(nb, defined, scored, machine)
         return Result(
             assignment=self.spec.id,
             submission=submission,
@@ -294,7 +321,35 @@ class Grader:
             manual_review=self.spec.manual_review,
             graded_at=now_iso(),
             grading=grading_key(self.options),
+            attention=attention,
         )
+
+    def attention(self, nb: Notebook, defined: dict, scored: list, machine: list) -> tuple[Attention, ...]:
+        """Why a person should read this submission (issue 11 item 4)."""
+        found: list[Attention] = []
+        wanted = [fn.name for fn in self.spec.functions if not fn.given]
+        by_own_name = [n for n in wanted if n in defined]
+        discovered = sorted({a.found_as for _, a, _ in scored if a.found_as})
+        if wanted and len(by_own_name) < len(wanted) / 2:
+            what = "no graded function is" if not by_own_name else f"only {len(by_own_name)} of {len(wanted)} graded functions are"
+            more = f"; found under other names: {', '.join(discovered)}" if discovered else ", and none was found under another name"
+            found.append(Attention("off-template", f"{what} defined under the handout's names{more}: it was written outside the released notebook, a person should grade it"))
+        for cell, reason in machine:
+            found.append(Attention("defs-only-fallback", f"cell {cell.index} failed for a reason of the grading machine, not of the graded functions ({reason}): the definitions after it were graded anyway (a definitions-only pass)"))
+            break
+        renamed = sorted({f"{p.check.function} as `{a.found_as}`" for p, a, _ in scored if a.found_as and a.verdict and a.verdict.passed})
+        renamed += sorted({f"{p.check.function} as {a.variant}" for p, a, _ in scored if a.variant})
+        if renamed:
+            found.append(Attention("renamed", "accepted under another name: " + "; ".join(renamed)))
+        reshaped = sorted({p.check.function for p, a, _ in scored if a.verdict and a.verdict.diagnosis == "open-return"})
+        reordered = sorted({p.check.function for p, a, _ in scored if a.notes})
+        if reshaped or reordered:
+            parts = ([f"return form accepted for {', '.join(reshaped)}"] if reshaped else []) + ([f"arguments matched by name for {', '.join(reordered)}"] if reordered else [])
+            found.append(Attention("reshaped", "; ".join(parts)))
+        for cell, path, names in analysis.loaded_files(nb):
+            what = f" (defines {', '.join(names)})" if names else ""
+            found.append(Attention("solution-loaded", f"cell {cell}: %load {path} ran its code{what}; a person decides what is the student's"))
+        return tuple(found)
 
     def copy_flags(self, defined: dict) -> tuple[IntegrityFlag, ...]:
         """Graded functions whose code is the reference's or the solution's, up to names and formatting."""
@@ -305,6 +360,8 @@ class Grader:
             mine = defined[fn.name][-1]
             if len(analysis.function_fingerprint(mine.source)) < MIN_FINGERPRINT:
                 continue  # too short to tell copying from writing the obvious
+            if self.handout.is_handout_code(fn.name, mine.source):
+                continue  # the handout's own code (or what it dictates line by line) is nobody's copy
             for label, source in self.official_sources(fn.name):
                 score = analysis.similarity(mine.source, source)
                 if score >= 0.99:
@@ -331,76 +388,26 @@ class Grader:
                         self._official[fname].append(("handout", definitions[-1].source))
         return self._official.get(name, [])
 
-    def run_checks(self, session: Session, defined: dict, outcomes: list[CellOutcome]) -> tuple[list[TestResult], list[IntegrityFlag]]:
-        """Every check once; then, with every first-pass verdict final, the "one bug costs once" retries."""
-        first: list[tuple[Probe, CallOutcome, Verdict | None]] = []
-        broken: set[str] = set()  # graded functions that failed a check of their own
-        for probe in self.probes:
-            outcome = session.call(probe.call, probe.payload)
-            verdict = None if outcome.status == "missing" else judge(self.spec, probe, outcome)
-            first.append((probe, outcome, verdict))
-            if verdict is None or not verdict.passed:
-                broken.add(probe.check.function)
-        results: list[TestResult] = []
-        flags: list[IntegrityFlag] = []
-        said_missing: set[str] = set()
-        for probe, outcome, verdict in first:
-            check = probe.check
-            if verdict is None:
-                text = self.missing_text(check.function, defined, outcomes) if check.function not in said_missing else f"{check.function} is missing (see above)"
-                said_missing.add(check.function)
-                results.append(TestResult(check.name, check.function, "missing", 0.0, check.points, text, "missing", visibility=check.visibility))
-                continue
-            helper_note = ""
-            helpers = [h for h in self.spec.function(check.function).helpers if h in broken]
-            if not verdict.passed and verdict.diagnosis != "not-implemented" and helpers:
-                retry_outcome = session.call(probe.call, probe.payload, self.helper_policy(helpers))
-                verdict, helper_note = self.after_retry(probe, outcome, verdict, helpers, retry_outcome)
-            results.append(self.test_result(probe, outcome, verdict, defined, helper_note))
-        asked: dict[str, set[str]] = {}
-        for calling, name in session.refused:
-            asked.setdefault(calling, set()).add(name)
-        for calling, names in sorted(asked.items()):
-            flags.append(IntegrityFlag("asked-for-reference", f"{calling} asked the grader for the reference's {', '.join(sorted(names))}, which no check offers"))
-        return results, flags
-
-    def helper_policy(self, helpers: list[str]) -> HelperPolicy:
-        """Reference answers for exactly these helpers, each in a forked child under limits."""
-        limits = self.options.limits
-
-        def answer(name: str, args: list, kwargs: dict):
-            return call_limited(getattr(self.reference, name), args, kwargs, limits.helper_seconds, limits.message_bytes)
-
-        return HelperPolicy(frozenset(helpers), answer, limits.helper_calls)
-
-    def after_retry(self, probe: Probe, outcome: CallOutcome, verdict: Verdict, helpers: list[str], retry_outcome: CallOutcome) -> tuple[Verdict, str]:
-        """The verdict and note once the function has been run with the reference in place of its broken helpers."""
+    def test_result(self, probe: Probe, attempt, helper_note: str, defined: dict) -> TestResult:
         check = probe.check
-        retry_verdict = judge(self.spec, probe, retry_outcome)
-        names = ", ".join(helpers)
-        if retry_verdict.passed:
-            return Verdict(True, f"passes with the reference {names} in place of yours: your own logic is right, your {names} broke it", "broken-helper", {"helper_note": names}), ""
-        note = f"It still fails with the reference {names} in place of yours, so the problem is in {check.function} itself."
-        if outcome.status != "ok" and retry_outcome.status == "ok":
-            # Past the broken helper, the function's own mistake shows.
-            note = f"With the reference {names} in place of yours it runs, but still fails: " + retry_verdict.message
-            verdict = replace(verdict, diagnosis=retry_verdict.diagnosis or verdict.diagnosis, details=retry_verdict.details or verdict.details)
-        elif retry_outcome.status != "ok" and retry_outcome.error and retry_outcome.error != outcome.error:
-            note = f"With the reference {names} in place of yours it still fails, with: {retry_verdict.message}"
-            verdict = replace(verdict, diagnosis=retry_verdict.diagnosis or verdict.diagnosis)
-        elif retry_outcome.status == "ok" and retry_verdict.message != verdict.message:
-            note = f"With the reference {names} in place of yours it still fails: " + retry_verdict.message
-            if retry_verdict.diagnosis and (not verdict.diagnosis or retry_verdict.details.get("diagnosis_text")):
-                verdict = replace(verdict, diagnosis=retry_verdict.diagnosis)
-        return verdict, note
-
-    def test_result(self, probe: Probe, outcome: CallOutcome, verdict: Verdict, defined: dict, helper_note: str) -> TestResult:
-        check = probe.check
-        call = describe_call(check, probe.payload)
+        outcome, verdict = attempt.outcome, attempt.verdict
+        if verdict is None:  # nothing to call under any name
+            return TestResult(check.name, check.function, "missing", 0.0, check.points, self._missing.pop(check.function, None) or f"{check.function} is missing (see above)",
+                              "missing", visibility=check.visibility)
+        if verdict.diagnosis == "not-attempted":
+            return TestResult(check.name, check.function, "missing", 0.0, check.points, verdict.message, "not-attempted", visibility=check.visibility)
+        call = describe_call(check, attempt.payload).replace(f"{check.function}(", f"{attempt.found_as}(", 1) if attempt.found_as else describe_call(check, attempt.payload)
         lines = []
+        if attempt.found_as:
+            lines.append(f"found as `{attempt.found_as}`: {check.function} is not defined, and {attempt.found_as} behaves like it")
+        if attempt.variant:
+            lines.append(f"accepted as {attempt.variant}, a known variant of the handout's own API")
+        lines += attempt.notes
         if verdict.passed:
             status, score = "passed", check.points
             lines.append(verdict.message or "matches the reference")
+            if attempt.found_as:
+                score = check.points * self.spec.function(check.function).rename_credit
         else:
             score = 0.0
             status = {"ok": "failed", "timeout": "timeout", "crashed": "error"}.get(outcome.status, "error")
@@ -418,17 +425,23 @@ class Grader:
             last = outcome.traceback.strip().splitlines()[-1] if outcome.traceback.strip() else ""
             if last and last not in verdict.message and verdict.diagnosis != "not-implemented":
                 lines.append(last)
-        redefinition = self.redefinition_note(check.function, defined)
+        redefinition = self.redefinition_note(check.function, defined, attempt)
         if redefinition:
             lines.append(redefinition)
             wanted = self.spec.function(check.function).params
             last = defined[check.function][-1].params
             if not verdict.passed and wanted and tuple(last) != tuple(wanted) and verdict.diagnosis in (None, "raises"):
                 verdict = replace(verdict, diagnosis="redefined-other-signature")
+        if check.optional and not verdict.passed:
+            lines.append("optional: reported, not charged")
         if check.note:
             lines.append(check.note)
         details = dict(verdict.details)
         details["call"] = call
+        if attempt.found_as:
+            details["found_as"] = attempt.found_as
+        if attempt.variant:
+            details["api_variant"] = attempt.variant
         if outcome.traceback:
             details["traceback"] = outcome.traceback
         return TestResult(
@@ -467,14 +480,46 @@ class Grader:
             text += "; did you mean: " + "; ".join(hints)
         return text
 
-    def redefinition_note(self, name: str, defined: dict) -> str:
+    def redefinition_note(self, name: str, defined: dict, attempt=None) -> str:
         definitions = defined.get(name, [])
         if len(definitions) < 2:
             return ""
+        if attempt is not None and "definition" in attempt.call:
+            cell = attempt.call["definition"]
+            return (f"{name} is defined {len(definitions)} times; the graded one is your own (cell {cell}): a later cell "
+                    f"({definitions[-1].cell}) holds the handout's code")
         last = definitions[-1]
         others = ", ".join(str(d.cell) for d in definitions[:-1])
         note = f"{name} is defined {len(definitions)} times; the last definition (cell {last.cell}, parameters ({', '.join(last.params)})) is the one graded (earlier: cell {others})"
         return note
+
+
+# Top-level failures that are the grading machine's, not the graded functions': the data under another
+# name (served anyway, see worker.serve_data_everywhere), a module this machine lacks, no network or
+# display, a NumPy alias the handout's own code uses, the time limit on top-level training.
+_MACHINE_ERRORS = (
+    ("FileNotFoundError", "a file that is not here"),
+    ("ModuleNotFoundError", "a module this machine does not have"),
+    ("ImportError", "a module this machine does not have"),
+    ("URLError", "no network while grading"),
+    ("ConnectionError", "no network while grading"),
+    ("gaierror", "no network while grading"),
+    ("TclError", "no display while grading"),
+    ("module 'numpy' has no attribute", "a NumPy alias removed in this machine's NumPy"),
+)
+
+
+def machine_failures(outcomes: list[CellOutcome]) -> list[tuple[CellOutcome, str]]:
+    """Cells that failed for a reason of the grading machine, with that reason in words."""
+    found = []
+    for outcome in outcomes:
+        if outcome.status == "timeout":
+            found.append((outcome, "top-level code ran past the time limit"))
+        elif outcome.status == "error" and outcome.error:
+            reason = next((why for fragment, why in _MACHINE_ERRORS if fragment in outcome.error), None)
+            if reason:
+                found.append((outcome, f"{reason}: {outcome.error[:120]}"))
+    return found
 
 
 def summary_line(outcomes: list[CellOutcome]) -> str:

@@ -305,11 +305,61 @@ _NON_CODE = re.compile(r"\[(markdown|md|raw)\]")
 def _cells_from_script(text: str) -> tuple[Cell, ...]:
     """Cells of a percent-format (jupytext) or ``nbconvert --to script`` export.
 
-    A script with neither kind of separator is one code cell. Text before the
-    first separator (after the shebang/coding header and a jupytext YAML
-    header) becomes a cell of its own when it is not blank. Magics that
-    jupytext commented out stay comments.
+    A script with neither kind of separator, or whose separators leave all its
+    code in one cell (a lone ``#%%`` at the top), runs statement by statement:
+    each top-level def, class or statement is a cell of its own, as a TA
+    pasting it into a notebook would make it, so one failing line costs only
+    itself (see :func:`statement_cells`). Text before the first separator
+    (after the shebang/coding header and a jupytext YAML header) becomes a
+    cell of its own when it is not blank. Magics that jupytext commented out
+    stay comments.
     """
+    cells = _cells_by_separator(text)
+    code = [c for c in cells if c.kind == "code" and c.source.strip()]
+    if len(code) > 1:
+        return cells
+    if not code:
+        return cells
+    units = statement_cells(code[0].source)
+    if units is None or len(units) < 2:
+        return cells
+    out: list[tuple[str, str]] = []
+    for cell in cells:
+        if cell is code[0]:
+            out += [("code", unit) for unit in units]
+        elif cell.kind != "code" or cell.source.strip():
+            out.append((cell.kind, cell.source))
+    return tuple(Cell(i, kind, source) for i, (kind, source) in enumerate(out))
+
+
+def statement_cells(text: str) -> list[str] | None:
+    """A script cut into top-level statements, each with the comments just above it; None if it does not parse."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    lines = text.splitlines()
+    units: list[str] = []
+    start = 0
+    for node in tree.body:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+        end = node.end_lineno
+        if units and first > start and not "".join(lines[start:first]).strip():
+            start = first  # blank lines between statements belong to neither
+        chunk = "\n".join(lines[min(start, first):end]).strip("\n")
+        if units and end <= start:  # "a = 1; b = 2": both statements share a line
+            continue
+        units.append(chunk)
+        start = end
+    tail = "\n".join(lines[start:]).strip()
+    if tail and units:
+        units[-1] += "\n" + tail  # trailing comments stay with the last statement
+    return units or None
+
+
+def _cells_by_separator(text: str) -> tuple[Cell, ...]:
     lines = text.splitlines()
     if any(_PERCENT.match(line) for line in lines):
         separator = _PERCENT

@@ -63,6 +63,14 @@ class IntegrityFlag:
 
 
 @dataclass(frozen=True)
+class Attention:
+    """Why a person should read this submission (instructors only): a short id and a sentence."""
+
+    reason: str  # "off-template" | "defs-only-fallback" | "renamed" | "reshaped" | "solution-loaded" | ...
+    detail: str
+
+
+@dataclass(frozen=True)
 class Result:
     assignment: str
     submission: str
@@ -77,14 +85,15 @@ class Result:
     manual_review: tuple[str, ...] = ()  # written answers a person must read
     graded_at: str = ""  # ISO time; excluded from determinism checks
     grading: dict[str, Any] = field(default_factory=dict)  # grader version and options (grade.grading_key)
+    attention: tuple[Attention, ...] = ()  # why a person should look (added field: old JSON loads without it)
 
     def to_dict(self) -> dict[str, Any]:
         return _finite(asdict(self))
 
     def for_students(self) -> "Result":
-        """What a student may see: visible tests only, scored on them; no integrity flags."""
+        """What a student may see: visible tests only, scored on them; no integrity flags, no attention entries."""
         tests = tuple(t for t in self.tests if t.visibility == "visible")
-        return replace(self, tests=tests, integrity=(), score=round(sum(t.score for t in tests), 4),
+        return replace(self, tests=tests, integrity=(), attention=(), score=round(sum(t.score for t in tests), 4),
                        max_score=float(sum(t.max_score for t in tests)))
 
     def to_json(self) -> str:
@@ -120,6 +129,7 @@ def result_from_dict(data: dict[str, Any]) -> Result:
         manual_review=tuple(data.get("manual_review", ())),
         graded_at=data.get("graded_at", ""),
         grading=dict(data.get("grading", {})),
+        attention=tuple(Attention(**a) for a in data.get("attention", ())),
     )
 
 

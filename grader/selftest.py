@@ -79,17 +79,18 @@ def judge_case(case: Case, result: Result, spec: Spec) -> Verdict:
         lost = [f"{t.function}: {t.output.splitlines()[-1] if t.output else t.status}" for t in result.tests if t.score < t.max_score]
         return Verdict(case, ok, False, False, "full marks" if ok else "lost points: " + "; ".join(lost[:3]), result.score, result.max_score)
     if case.kind == "released":
-        stubbed = {t.function for t in result.tests if t.diagnosis == "not-implemented"}
+        stubbed = {t.function for t in result.tests if t.diagnosis in ("not-implemented", "not-attempted")}
         leaked = [t.function for t in result.tests if t.function in stubbed and t.score > 0]
         ok = not leaked and result.execution.status != "crashed" and bool(stubbed)
         message = f"{len(stubbed)} unwritten functions, all at zero" if ok else f"points for unwritten functions: {leaked}" if leaked else f"execution {result.execution.status}"
         return Verdict(case, ok, False, False, message, result.score, result.max_score)
-    failing = [t for t in result.tests if t.function == case.function and t.score < t.max_score]
+    # A given function or an optional check is worth no points but is still checked: a failing test catches it.
+    failing = [t for t in result.tests if t.function == case.function and (t.score < t.max_score or t.status != "passed")]
     caught = bool(failing)
     names = {t.diagnosis for t in failing}
     named = case.label in names or bool(names & set(case.named_by))
     if not caught:
-        message = f"NOT CAUGHT: {case.function} kept full marks"
+        message = f"NOT CAUGHT: {case.function} passed every check"
     elif not named:
         message = f"caught but NOT NAMED (diagnoses: {sorted(n for n in names if n)})"
     else:

@@ -19,7 +19,7 @@ import json
 import math
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,19 @@ CHECK_KEYS = {
     "ref_args": "reference arguments when they differ from `args`",
     "note": "a sentence shown with the check",
     "visibility": "who sees the check: 'visible' (default; in the student kit), 'after_due' (students see it after the deadline), 'hidden' (instructor only)",
+    "optional": "an optional extension of the handout (true/false): checked and reported, never charged (its points count 0)",
+}
+
+FUNCTION_DOCS = {
+    "helpers": "graded names it may call: when one fails its own checks, a retry puts the reference's in its place",
+    "params": "the signature the handout asks for: arguments are matched to the student's parameters by these names",
+    "returns": "names of the items it returns as a tuple, for feedback",
+    "given": "the handout gives its code (true/false): checked, so breaking it is named, but never worth points",
+    "description": "a sentence about the function",
+    "open_return": "the handout leaves the return form open: a tuple, list or dict holding these parts of `returns` passes",
+    "variants": "known variants of the handout's own API, tried when the name is absent: [{ method|function = NAME, kwargs = {...} }]",
+    "rename_credit": "fraction of the points (0-1, default 1) for a function found under another name",
+    "globals": "module globals it reads or sets: a retry's reference stand-in reads and writes them too",
 }
 
 VISIBILITIES = ("visible", "after_due", "hidden")
@@ -99,6 +112,7 @@ class Check:
     ref_args: tuple | None = None
     note: str = ""
     visibility: str = "visible"  # one of VISIBILITIES
+    optional: bool = False  # an optional extension: reported, never charged (points forced to 0)
 
     @property
     def visible(self) -> bool:
@@ -120,8 +134,12 @@ class Function:
     helpers: tuple[str, ...] = ()  # graded names it may call: tried with the reference's in place
     params: tuple[str, ...] = ()  # the signature the handout asks for, for "close name" hints
     returns: tuple[str, ...] = ()  # names of the items it returns as a tuple, for feedback
-    given: bool = False  # the handout gives its code: never a sign of copying
+    given: bool = False  # the handout gives its code: checked, never worth points, never a sign of copying
     description: str = ""
+    open_return: tuple[str, ...] = ()  # parts of `returns` that pass in any container (open API)
+    variants: tuple[dict, ...] = ()  # other spellings of the handout's own API: {"method"|"function": name, "kwargs": {...}}
+    rename_credit: float = 1.0  # credit for a function found under another name
+    globals: tuple[str, ...] = ()  # globals it reads or sets (stateful retries)
 
 
 @dataclass(frozen=True)
@@ -137,6 +155,7 @@ class Spec:
     manual_review: tuple[str, ...] = ()  # the texts of manual_items (what Result.manual_review holds)
     manual_items: tuple[ManualItem, ...] = ()  # the same items with points, rubric and where to find them
     data_files: tuple[str, ...] = ()  # extra files copied into the sandbox, relative to the folder
+    handout: str = ""  # file (relative to the folder) with the handout's own code: given code and template stubs
     digest: str = ""  # hash of spec.toml and bank.py: part of "graded with the same spec"
 
     @property
@@ -158,6 +177,10 @@ class Spec:
 
     def points_for(self, name: str) -> float:
         return float(sum(check.points for check in self.checks_for(name)))
+
+    def handout_source(self) -> str:
+        """The handout's own code (given functions and template stubs), or ""."""
+        return (self.folder / self.handout).read_text(encoding="utf-8") if self.handout else ""
 
     def reference_module(self):
         return importlib.import_module(self.reference)
@@ -182,8 +205,9 @@ def _tuple(value: Any) -> tuple:
 # Each problem is one line naming the file, the check and the key.
 
 COMPARE_PARTS = ("return", "globals", "attrs")
-TOP_KEYS = ("id", "title", "version", "reference", "identify", "manual_review", "data_files", "functions", "check")
-FUNCTION_KEYS = ("helpers", "params", "returns", "given", "description")
+TOP_KEYS = ("id", "title", "version", "reference", "identify", "manual_review", "data_files", "handout", "functions", "check")
+FUNCTION_KEYS = tuple(FUNCTION_DOCS)
+VARIANT_KEYS = ("method", "function", "kwargs")
 PARTIAL_KEYS = ("function", "points")
 LAYOUTS = ("columns", "rows")
 
@@ -286,6 +310,8 @@ class _Checker:
         for name in raw.get("data_files", []):
             if not (self.path.parent / name).is_file():
                 self.fail("data_files", f"{_q(name)} is not a file next to the spec")
+        if "handout" in raw and not (isinstance(raw["handout"], str) and (self.path.parent / raw["handout"]).is_file()):
+            self.fail("handout", f"{_q(raw['handout'])} is not a file next to the spec")
         functions = raw.get("functions", {})
         if not isinstance(functions, dict):
             self.fail("functions", "must be tables [functions.NAME]")
@@ -309,17 +335,37 @@ class _Checker:
         for key, value in body.items():
             if key not in FUNCTION_KEYS:
                 self.fail(key, f"is not a function key (known: {', '.join(FUNCTION_KEYS)})")
-            if key in ("helpers", "params", "returns") and not _str_list(value):
+            if key in ("helpers", "params", "returns", "open_return", "globals") and not _str_list(value):
                 self.fail(key, f"{_q(value)} is not a list of names")
+            if key == "rename_credit" and not (_is_number(value) and 0 <= value <= 1):
+                self.fail(key, f"{_q(value)} is not a number between 0 and 1")
+            if key == "variants":
+                self.variants_of(name, value)
             if key == "given" and not isinstance(value, bool):
                 self.fail(key, f"{_q(value)} is not true or false")
             if key == "description" and not isinstance(value, str):
                 self.fail(key, f"{_q(value)} is not a string")
+        for part in body.get("open_return", []):
+            if part not in body.get("returns", []):
+                self.fail("open_return", f"{_q(part)} is not one of the function's returns {_q(body.get('returns', []))}")
         for helper in body.get("helpers", []):
             if helper not in functions:
                 self.fail("helpers", f"{_q(helper)} is not declared under [functions]")
             if helper == name:
                 self.fail("helpers", f"{_q(helper)} is the function itself")
+
+    def variants_of(self, name: str, value: Any) -> None:
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.fail("variants", "must be a list of tables { method|function = NAME, kwargs = {...} }")
+        for variant in value:
+            for key in variant:
+                if key not in VARIANT_KEYS:
+                    self.fail(f"variants.{key}", f"is not a variant key (known: {', '.join(VARIANT_KEYS)})")
+            kind = "method" if "." in name else "function"
+            if not (isinstance(variant.get(kind), str) and variant[kind].isidentifier()) or len(set(variant) & {"method", "function"}) != 1:
+                self.fail("variants", f"each variant of {_q(name)} names one {kind} (a Python name)")
+            if not isinstance(variant.get("kwargs", {}), dict) or not all(k.isidentifier() for k in variant.get("kwargs", {})):
+                self.fail("variants.kwargs", "must be a table of name = value")
 
     # -------------------------------------------------------------- one check
 
@@ -351,6 +397,8 @@ class _Checker:
             self.fail("timeout", f"{_q(c['timeout'])} is not a positive number of seconds")
         if "dtype" in c and c["dtype"] not in DTYPE_POLICIES:
             self.fail("dtype", f"{_q(c['dtype'])} is not one of {', '.join(DTYPE_POLICIES)}")
+        if "optional" in c and not isinstance(c["optional"], bool):
+            self.fail("optional", f"{_q(c['optional'])} is not true or false")
         if "visibility" in c and c["visibility"] not in VISIBILITIES:
             self.fail("visibility", f"{_q(c['visibility'])} is not one of {', '.join(VISIBILITIES)}")
         self.compare_parts(c, is_method)
@@ -558,6 +606,7 @@ def _parse_check(raw: dict, position: int) -> Check:
         ref_args=_tuple(raw["ref_args"]) if "ref_args" in raw else None,
         note=str(raw.get("note", "")),
         visibility=visibility,
+        optional=bool(raw.get("optional", False)),
     )
 
 
@@ -583,6 +632,8 @@ def load_spec(assignment_id: str | os.PathLike[str], root: Path | None = None) -
     digest = hashlib.sha256(raw_bytes)
     if (folder / "bank.py").exists():
         digest.update((folder / "bank.py").read_bytes())
+    if isinstance(raw.get("handout"), str):
+        digest.update((folder / raw["handout"]).read_bytes())
     functions = tuple(
         Function(
             name=name,
@@ -591,10 +642,17 @@ def load_spec(assignment_id: str | os.PathLike[str], root: Path | None = None) -
             returns=_tuple(body.get("returns")),
             given=bool(body.get("given", False)),
             description=str(body.get("description", "")),
+            open_return=_tuple(body.get("open_return")),
+            variants=tuple(dict(v) for v in body.get("variants", ())),
+            rename_credit=float(body.get("rename_credit", 1.0)),
+            globals=_tuple(body.get("globals")),
         )
         for name, body in raw.get("functions", {}).items()
     )
+    given = {fn.name for fn in functions if fn.given}
     checks = tuple(_parse_check(c, i) for i, c in enumerate(raw.get("check", [])))
+    # Never charge for the handout: a given function's checks and an optional extension's count 0.
+    checks = tuple(replace(c, points=0.0) if (c.optional or c.function in given) else c for c in checks)
     try:
         manual_items = parse_manual_review(raw.get("manual_review"), str(path))
     except RubricError as exc:
@@ -611,6 +669,7 @@ def load_spec(assignment_id: str | os.PathLike[str], root: Path | None = None) -
         manual_review=tuple(item.text for item in manual_items),
         manual_items=manual_items,
         data_files=_tuple(raw.get("data_files")),
+        handout=str(raw.get("handout", "")),
         digest=f"{raw.get('version', '1')}-{digest.hexdigest()[:12]}",
     )
 

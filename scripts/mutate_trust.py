@@ -21,11 +21,12 @@ MUTATIONS = [
     ("helper: answer any name", "grader/execute.py",
      "if policy is None or name not in policy.allowed:", "if False:",
      "tests/test_trust.py::test_a_retry_answers_only_the_declared_broken_helpers_and_flags_the_rest"),
-    ("helper: retries interleaved with the first pass", "grader/grade.py",
-     "verdict = None if outcome.status == \"missing\" else judge(self.spec, probe, outcome)",
-     "verdict = None if outcome.status == \"missing\" else judge(self.spec, probe, outcome)\n"
-     "            if verdict is not None and not verdict.passed:\n"
-     "                session.call(probe.call, probe.payload, self.helper_policy(list(self.spec.function(probe.check.function).helpers)))",
+    ("helper: retries interleaved with the first pass", "grader/scoring.py",
+     "        self.attempts = [self.first_call(p) for p in probes]\n",
+     "        self.attempts = []\n"
+     "        for p in probes:\n"
+     "            self.attempts.append(self.first_call(p))\n"
+     "            self.session.call(p.call, p.payload, self.helper_policy(list(self.spec.function(p.check.function).helpers)))\n",
      "tests/test_trust.py::test_retries_start_only_when_every_first_pass_verdict_is_final"),
     ("reference: no time limit", "grader/refcall.py",
      "header, arrays = channel.receive(time.perf_counter() + seconds)",

@@ -278,6 +278,7 @@ def test_defs_only_gives_the_same_code_on_transformed_source(source):
     ("fake-results", "print(f'softmaxp: passed ({pts} points)')", "print(f'softmaxp: passed ({pts} points)')"),
     ("fake-results", "print('Congratulations, full marks!')", "print('Congratulations, full marks!')"),
     ("signal", "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)", "import signal"),
+    ("loads-solution", "# %load solutions/numpy_nll.py\ndef nll(a, b):\n    return 0.5", "%load solutions/numpy_nll.py (defines nll)"),
 ])
 def test_scan_integrity_flags_each_category(tmp_path, flag, source, line):
     nb = make_nb(tmp_path, "md:# intro", "import numpy as np", source)
@@ -286,7 +287,20 @@ def test_scan_integrity_flags_each_category(tmp_path, flag, source, line):
 
 def test_every_flag_is_covered_and_known():
     assert set(INTEGRITY_FLAGS) == {"imports-reference", "exits-process", "patches-library", "network",
-                                    "subprocess", "ctypes", "writes-files", "fake-results", "signal"}
+                                    "subprocess", "ctypes", "writes-files", "fake-results", "signal", "loads-solution"}
+
+
+def test_a_load_with_nothing_under_it_is_not_a_loaded_solution(tmp_path):
+    nb = make_nb(tmp_path, "# %load solutions/numpy_nll.py")
+    assert scan_integrity(nb) == []
+
+
+def test_the_handouts_own_loader_is_not_flagged(tmp_path):
+    from grader.template import Handout
+    handout = Handout("from urllib import request\n\ndef load_mnist():\n    request.urlretrieve('u', 'f')\n    open('m.pkl', 'wb')\n", {"sigmoid"})
+    nb = make_nb(tmp_path, "from urllib import request", "def load_mnist():\n    request.urlretrieve('u', 'f')\n    open('m.pkl', 'wb')",
+                 "def sigmoid(x):\n    open('out', 'w')")
+    assert scan_integrity(nb, handout) == [("writes-files", "cell 2: open('out', 'w')")]
 
 
 def test_honest_notebook_is_not_flagged(tmp_path):

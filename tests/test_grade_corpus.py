@@ -21,6 +21,7 @@ from grader.sandbox import Limits, SandboxConfig
 from grader.spec import load_spec
 
 CORPUS = Path(__file__).resolve().parent / "resources" / "corpus"
+FULL = load_spec("shallow-backprop").max_score  # the handout's given init_shallow carries no points (issue 11)
 CELL_TIMEOUT = 5.0
 HARD_GRACE = 3.0  # grader.execute.HARD_GRACE: past it a worker that ignores the interrupt is killed
 SLACK = 15.0  # generous: two cores shared with other test runs
@@ -111,7 +112,7 @@ def test_correct_styles_earn_full_marks(graded, name):
     result, seconds = graded(name)
     assert result.execution.status == "ok", result.execution.message
     assert failed_cells(result) == []
-    assert (result.score, result.max_score) == (50.0, 50.0)
+    assert (result.score, result.max_score) == (FULL, FULL)
     for test in result.tests:
         assert test.status == "passed" and test.score == test.max_score, (test.name, test.output)
     assert result.integrity == ()
@@ -162,6 +163,7 @@ BUGS = {
 @pytest.mark.parametrize("name", sorted(BUGS))
 def test_common_bug_costs_points_on_its_function(graded, max_points, name):
     total, scores, diagnoses, mentions = BUGS[name]
+    total -= 50.0 - FULL  # the totals below were written when the given init_shallow was worth 2 points
     result, seconds = graded(name)
     assert result.score == total, [(t.function, t.score, t.diagnosis) for t in result.tests if t.score != t.max_score]
     for function, score in scores.items():
@@ -239,7 +241,7 @@ def test_syntax_error_cell_is_recorded_and_the_rest_graded(graded, max_points):
     assert bad[0].error.startswith("SyntaxError")
     (missing,) = checks_of(result, "eval_loss")
     assert missing.status == "missing" and missing.score == 0.0 and missing.diagnosis == "missing"
-    assert result.score == 47.0
+    assert result.score == 47.0 - (50.0 - FULL)
     assert_others_full(result, max_points, except_for=("eval_loss",))
 
 
@@ -259,7 +261,7 @@ def test_name_defined_in_a_later_cell(graded):
     (cell,) = failed_cells(result)
     assert cell.status == "error" and cell.error == "NameError: name 'relu' is not defined"
     assert "forwardprop_shallow(xs" in cell.source
-    assert result.score == 50.0
+    assert result.score == FULL
     for test in checks_of(result, "forwardprop_shallow"):
         assert test.status == "passed" and test.diagnosis is None
 
@@ -274,7 +276,7 @@ def test_redefined_with_another_signature_grades_the_last(graded, max_points):
         assert "relup is defined 2 times" in test.output
         assert "parameters (a)" in test.output and "is the one graded" in test.output
         assert "takes 1 positional argument but 2 were given" in test.output
-    assert result.score == 47.0
+    assert result.score == 47.0 - (50.0 - FULL)
     assert_others_full(result, max_points, except_for=("relup",))
 
 
@@ -285,7 +287,7 @@ def test_infinite_loop_cell_times_out_and_the_rest_runs(graded, max_points):
     assert cell.status == "timeout" and "while True" in cell.source
     assert "5 s limit" in cell.error
     assert CELL_TIMEOUT <= seconds < CELL_TIMEOUT + SLACK
-    assert result.score == 50.0  # relu, relup, init_shallow, ... are defined after the loop
+    assert result.score == FULL  # relu, relup, init_shallow, ... are defined after the loop
     assert_others_full(result, max_points)
 
 
@@ -296,7 +298,7 @@ def test_loop_swallowing_the_interrupt_costs_the_worker_not_the_grade(graded, ma
     assert cell.status == "timeout" and "except BaseException" in cell.source
     assert "ignored the interrupt" in cell.error
     assert CELL_TIMEOUT + HARD_GRACE <= seconds < CELL_TIMEOUT + HARD_GRACE + SLACK
-    assert result.score == 50.0
+    assert result.score == FULL
     assert_others_full(result, max_points)
 
 
@@ -305,7 +307,7 @@ def test_sys_exit_is_recorded_and_later_cells_run(graded):
     assert result.execution.status == "errors"
     (cell,) = failed_cells(result)
     assert cell.status == "error" and cell.error == "SystemExit: stopping here"
-    assert result.score == 50.0
+    assert result.score == FULL
     assert "exits-process" in flags(result)
 
 
@@ -315,7 +317,7 @@ def test_os_exit_is_a_crash_and_later_cells_run(graded, max_points):
     (cell,) = failed_cells(result)
     assert cell.status == "error" and "os._exit" in cell.source
     assert "exited with code 1" in cell.error
-    assert result.score == 50.0
+    assert result.score == FULL
     assert_others_full(result, max_points)
     assert "exits-process" in flags(result)
     assert seconds < 5 + SLACK
@@ -326,14 +328,14 @@ def test_memory_bomb_is_recorded_and_grading_goes_on(graded):
     assert result.execution.status == "errors"
     (cell,) = failed_cells(result)
     assert cell.status == "error" and cell.error.startswith("MemoryError")
-    assert result.score == 50.0
+    assert result.score == FULL
     assert seconds < 5 + SLACK
 
 
 def test_output_flood_is_truncated_and_fast(graded):
     result, seconds = graded("fault_output_flood.py")
     assert result.execution.status == "ok"
-    assert result.score == 50.0
+    assert result.score == FULL
     assert seconds < 20
     assert len(result.to_json()) < 100_000  # none of the 50 MB reaches the result
 
@@ -341,7 +343,7 @@ def test_output_flood_is_truncated_and_fast(graded):
 def test_patched_numpy_comparisons_change_nothing(graded):
     patched, _ = graded("hostile_patch_numpy.py")
     honest, _ = graded("bug_perfs_fraction.py")
-    assert patched.score == honest.score == 47.0
+    assert patched.score == honest.score == 47.0 - (50.0 - FULL)
     assert [(t.function, t.score, t.diagnosis) for t in patched.tests] == [(t.function, t.score, t.diagnosis) for t in honest.tests]
     assert "patches-library" in flags(patched)
     details = [f.detail for f in patched.integrity if f.flag == "patches-library"]
@@ -357,24 +359,25 @@ def test_patched_array_equal_does_not_hide_an_in_place_update(graded):
     patched, _ = graded("hostile_patch_inplace.py")
     honest, _ = graded("bug_update_inplace.py")
     assert [t.diagnosis for t in checks_of(patched, "update_shallow")] == ["modifies-input", "modifies-input"]
-    assert patched.score == honest.score == 46.0
+    assert patched.score == honest.score == 46.0 - (50.0 - FULL)
 
 
 def test_fake_results_change_nothing(graded, grading_cwd):
     fake, _ = graded("hostile_fake_results.py")
     honest, _ = graded("bug_update_stub.py")
-    assert fake.score == honest.score == 42.0
-    assert [t.diagnosis for t in checks_of(fake, "update_shallow")] == ["returns-input-unchanged"] * 2
+    assert fake.score == honest.score == 42.0 - (50.0 - FULL)
+    # the fake notebook's update_shallow only returns its input: a stub, "not attempted" (issue 11)
+    assert [t.diagnosis for t in checks_of(fake, "update_shallow")] == ["not-attempted"] * 2
     assert {"fake-results", "writes-files"} <= flags(fake)
     assert any("All tests passed" in f.detail for f in fake.integrity if f.flag == "fake-results")
     assert not (grading_cwd / "results.json").exists()
-    assert json.loads(fake.to_json())["score"] == 42.0
+    assert json.loads(fake.to_json())["score"] == 42.0 - (50.0 - FULL)
 
 
 def test_python2_notebook_is_invalid_with_one_clear_message(graded, max_points):
     result, seconds = graded("fault_python2.ipynb")
     assert result.execution.status == "invalid"
-    assert result.score == 0.0 and result.max_score == 50.0
+    assert result.score == 0.0 and result.max_score == FULL
     message = result.execution.message
     assert "Python 2" in message and "print statements" in message and "convert it to Python 3" in message
     assert result.execution.cells == ()
@@ -391,7 +394,7 @@ def test_magics_shell_escapes_help_and_display(graded, max_points):
     (cell,) = failed_cells(result)  # only %load of a missing file fails
     assert cell.source.strip() == "%load missing_file.py"
     assert cell.error.startswith("FileNotFoundError") and "missing_file.py" in cell.error
-    assert result.score == 50.0
+    assert result.score == FULL
     assert_others_full(result, max_points)
     assert result.integrity == ()  # !pip install is not a flag
 

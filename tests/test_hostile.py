@@ -2,7 +2,7 @@
 and no score exceeds what the honest functions earn.
 
 Every case is a correct solution (50/50 honestly) with one hostile cell added at the end, so the
-expected score is always the honest 50 and anything above it, or a grading that does not finish,
+expected score is always the honest full score and anything above it, or a grading that does not finish,
 is a failure of containment. Cases that touch the host only run where bubblewrap contains them.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ from grader.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = (ROOT / "tests" / "resources" / "corpus" / "good_vectorised_alt.py").read_text()
+FULL = load_spec("shallow-backprop").max_score  # the honest score: every graded function right
 CELL_TIMEOUT = 4.0
 LIMITS = Limits(cell_timeout=CELL_TIMEOUT, notebook_timeout=90, call_timeout=5)
 BWRAP = probe_bwrap() is None
@@ -74,7 +75,7 @@ def last_cell(result):
 )
 def test_hostile_cell_is_contained_and_the_honest_score_stands(grader, tmp_path, name, hostile, cell_status, flag):
     result, seconds = grade(grader, tmp_path, hostile, name)
-    assert result.score == 50.0, [(t.function, t.output) for t in result.tests if t.score < t.max_score]
+    assert result.score == FULL, [(t.function, t.output) for t in result.tests if t.score < t.max_score]
     hostile_cell = [c for c in result.execution.cells if "after_the_hostile_cell" not in c.source]
     allowed = (cell_status,) if isinstance(cell_status, str) else cell_status
     # "ok": the cell ran cleanly; a patch that breaks IPython itself may instead cost the worker ("timeout").
@@ -91,7 +92,7 @@ def test_a_graded_function_that_hangs_costs_only_its_own_points(grader, tmp_path
     result, seconds = grade(grader, tmp_path, hostile)
     (loss,) = [t for t in result.tests if t.function == "eval_loss"]
     assert loss.status == "timeout" and loss.score == 0
-    assert result.score == 50.0 - loss.max_score
+    assert result.score == FULL - loss.max_score
     assert seconds < 60
 
 
@@ -110,7 +111,7 @@ def test_a_bounded_fork_bomb_and_escaped_children_leave_no_process_behind(grader
         f"subprocess.Popen({marker.split()!r}, start_new_session=True)\n"
     )
     result, _ = grade(grader, tmp_path, hostile)
-    assert result.score == 50.0
+    assert result.score == FULL
     time.sleep(0.5)
     assert processes_matching(marker) == []
     assert "subprocess" in flags(result)
@@ -138,7 +139,7 @@ def test_writing_and_deleting_outside_the_working_folder_does_not_reach_the_host
         "        pass\n"
     )
     result, _ = grade(grader, tmp_path, hostile)
-    assert result.score == 50.0
+    assert result.score == FULL
     assert victim.read_text() == "keep me"
     assert not planted.exists()
     assert source.read_bytes() == before
@@ -177,7 +178,7 @@ def test_no_network_even_to_this_machine(grader, tmp_path):
         result, _ = grade(grader, tmp_path, hostile)
     finally:
         server.close()
-    assert result.score == 50.0
+    assert result.score == FULL
     assert accepted == []
     assert "network" in flags(result)
 
@@ -205,7 +206,7 @@ def test_importing_or_reading_the_reference_gets_nothing(grader, tmp_path):
     assert "imports-reference" in flags(result)
     if BWRAP:
         assert perfs.status == "failed" and "reference unreachable" in perfs.output
-    assert result.score == 50.0 - perfs.max_score
+    assert result.score == FULL - perfs.max_score
 
 
 def test_fake_results_in_every_form_change_nothing(grader, tmp_path):
@@ -227,7 +228,7 @@ def test_fake_results_in_every_form_change_nothing(grader, tmp_path):
     result, _ = grade(grader, tmp_path, hostile)
     (loss,) = [t for t in result.tests if t.function == "eval_loss"]
     assert loss.status == "failed" and loss.score == 0
-    assert result.score == 50.0 - loss.max_score
+    assert result.score == FULL - loss.max_score
     assert "fake-results" in flags(result)
 
 
@@ -256,7 +257,7 @@ def test_a_batch_killed_half_way_ends_with_every_submission_graded_exactly_once(
     assert rerun.returncode == 0, rerun.stderr
     results = {p.stem: json.loads(p.read_text()) for p in (outdir / "results").glob("*.json")}
     assert sorted(results) == [f"s{i}" for i in range(6)]
-    assert all(r["score"] == 50 for r in results.values())
+    assert all(r["score"] == FULL for r in results.values())
     with sqlite3.connect(outdir / "gradebook.sqlite") as db:
         current = db.execute("select count(*) from current").fetchone()[0]
         runs = dict(db.execute("select submission, count(*) from runs group by submission").fetchall())

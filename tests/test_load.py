@@ -256,7 +256,9 @@ def test_percent_export_reads_markdown_raw_and_tagged_cells():
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("import numpy as np\n\ndef f(x):\n    return x\n", [("code", "import numpy as np\n\ndef f(x):\n    return x\n")]),
+    # no separators: one cell per top-level statement, so one failing line costs only itself
+    ("import numpy as np\n\ndef f(x):\n    return x\n", [("code", "import numpy as np"), ("code", "def f(x):\n    return x")]),
+    ("#!/usr/bin/env python3\n#%%\n# load\nx = read()\n\ndef f(x):\n    return x\n#%%\n", [("code", "# load\nx = read()"), ("code", "def f(x):\n    return x")]),
     ("#%%\nx = 1\n#%% [markdown]\n# hello\n", [("code", "x = 1"), ("markdown", "hello")]),
     ("x = 0\n# %%\nx = 1\n", [("code", "x = 0"), ("code", "x = 1")]),
     ("# %%\n%%time\nx = 1\n", [("code", "%%time\nx = 1")]),

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from grader.execute import probe_bwrap
+from grader.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "assignments" / "shallow-backprop" / "solution.ipynb"
 GOOD = ROOT / "tests" / "resources" / "corpus" / "good_vectorised_alt.py"
+FULL = load_spec("shallow-backprop").max_score  # the honest score: every graded function right
 HAVE_BWRAP = probe_bwrap() is None
 needs_bwrap = pytest.mark.skipif(not HAVE_BWRAP, reason="bubblewrap cannot start Python here")
 
@@ -55,7 +57,7 @@ def test_a_venv_in_the_temp_folder_grades_under_bubblewrap(tmp_path, layout):
     proc = grader("check", SOLUTION, "-a", "shallow-backprop", "--json", out, "--cell-timeout", "30", python=str(python))
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
-    assert result["score"] == result["max_score"] == 50.0
+    assert result["score"] == result["max_score"] == FULL
     assert result["execution"]["isolation"] == "bwrap"
 
 
@@ -69,7 +71,7 @@ def test_a_venv_behind_a_private_folder_grades_without_bubblewrap(tmp_path):
     proc = grader("check", GOOD, "-a", "shallow-backprop", "--json", out, "--sandbox", "none", "--cell-timeout", "30", python=str(python))
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
-    assert result["score"] == 50.0 and result["execution"]["isolation"] == "rlimits"
+    assert result["score"] == FULL and result["execution"]["isolation"] == "rlimits"
 
 
 # ------------------------------------------------------------------ when bubblewrap cannot start
@@ -86,7 +88,7 @@ def test_check_falls_back_with_one_warning_when_bubblewrap_cannot_start(tmp_path
     warnings = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(warnings) == 1 and "warning" in warnings[0] and "uid map: Permission denied" in warnings[0]
     result = json.loads(out.read_text())
-    assert result["score"] == 50.0 and result["execution"]["isolation"] == "rlimits"
+    assert result["score"] == FULL and result["execution"]["isolation"] == "rlimits"
 
 
 def test_grade_refuses_to_run_other_peoples_code_without_bubblewrap(tmp_path):
@@ -129,7 +131,7 @@ def test_a_harness_fault_is_not_a_grade_and_a_rerun_grades_everyone(tmp_path):
     second = grader("grade", folder, "-a", "shallow-backprop", "-o", outdir, "-j", "2", "--cell-timeout", "30")
     assert second.returncode == 0, second.stderr
     results = {p.stem: json.loads(p.read_text()) for p in (outdir / "results").glob("*.json")}
-    assert sorted(results) == ["ann", "bob", "cyd"] and all(r["score"] == 50.0 for r in results.values())
+    assert sorted(results) == ["ann", "bob", "cyd"] and all(r["score"] == FULL for r in results.values())
 
 
 # ------------------------------------------------------------------ what "already graded" means

@@ -26,6 +26,7 @@ from grader.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = (ROOT / "tests" / "resources" / "corpus" / "good_vectorised_alt.py").read_text()
+FULL = load_spec("shallow-backprop").max_score  # the honest score: every graded function right
 LIMITS = Limits(cell_timeout=5, notebook_timeout=90, call_timeout=5)
 MODES = (["bwrap"] if probe_bwrap() is None else []) + ["none"]
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="dropping to another uid needs a root grader")
@@ -110,7 +111,7 @@ def test_a_retry_answers_only_the_declared_broken_helpers_and_flags_the_rest(gra
     assert all(t.score == 0 for t in by_function(result, "forwardprop_shallow"))
     assert all(t.score == 0 for t in by_function(result, "eval_loss"))  # not retried at all: no helpers broken
     assert any(f.flag == "asked-for-reference" and "forwardprop_shallow" in f.detail for f in result.integrity)
-    honest_max = 50 - sum(t.max_score for t in result.tests if t.function in ("relu", "forwardprop_shallow", "eval_loss"))
+    honest_max = FULL - sum(t.max_score for t in result.tests if t.function in ("relu", "forwardprop_shallow", "eval_loss"))
     assert result.score <= honest_max
 
 
@@ -128,7 +129,9 @@ def test_retries_start_only_when_every_first_pass_verdict_is_final():
             calls.append(policy is not None)
             return CallOutcome("error", error="ValueError: nope")
 
-    grader.run_checks(Recorder(), {}, [])
+    from grader.scoring import Scoring
+
+    Scoring(grader, Recorder(), {}, []).run()
     first_retry = calls.index(True)
     assert not any(calls[:first_retry]) and all(calls[first_retry:])
     assert calls.count(False) == len(spec.checks)
@@ -183,7 +186,7 @@ def test_links_fifos_and_planted_files_in_the_folder_are_never_followed(grader, 
         "try:\n    os.symlink('/tmp/.grader/worker.py', 'worker-link.py')\nexcept OSError:\n    pass\n"
     )
     result = grade(grader, tmp_path, hostile)
-    assert result.score == 50.0
+    assert result.score == FULL
 
 
 def test_a_result_too_large_for_the_channel_costs_its_check_not_the_grader(grader, tmp_path):
@@ -195,7 +198,7 @@ def test_a_result_too_large_for_the_channel_costs_its_check_not_the_grader(grade
     )
     result = grade(grader, tmp_path, hostile)
     assert all(t.score == 0 and "more than 64 MB" in t.output for t in by_function(result, "eval_loss"))
-    assert result.score == 50 - sum(t.max_score for t in by_function(result, "eval_loss"))
+    assert result.score == FULL - sum(t.max_score for t in by_function(result, "eval_loss"))
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
     assert grown_mb < 400
 
