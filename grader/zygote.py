@@ -1,4 +1,4 @@
-"""The warm process: imports Python's, numpy's and IPython's code once, then forks a sandbox per notebook.
+"""The warm process: imports Python's, numpy's, IPython's and pyplot's code once, then forks a sandbox per notebook.
 
 Run by forkserver.py as a script, next to a copy of worker.py; like the worker it
 imports nothing from the project (no reference, no spec, no expected value is
@@ -305,6 +305,13 @@ def preload() -> None:
     sys.modules["grader_worker"] = WORKER
     spec.loader.exec_module(WORKER)
     WARM = WORKER.warm_state()
+    try:  # every handout plots: pyplot's import and font list cost 0.6-0.8 s per notebook otherwise
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401
+    except Exception:  # noqa: BLE001 - a notebook that imports it pays for it itself
+        pass
 
 
 def serve(sock: socket.socket) -> None:
