@@ -95,7 +95,13 @@ def variants(module) -> list[Variant]:
     if module is None:
         return []
     found = [v.__variant__ for v in vars(module).values() if hasattr(v, "__variant__")]
-    return sorted(found, key=lambda v: inspect.getsourcelines(v.impl)[1])
+    return sorted(found, key=_source_line)
+
+
+def _source_line(variant: Variant) -> int:
+    """Where the variant is defined (its first decorator): read from its code object, not by tokenizing its file."""
+    code = getattr(inspect.unwrap(variant.impl), "__code__", None)
+    return code.co_firstlineno if code is not None else inspect.getsourcelines(variant.impl)[1]
 
 
 def for_function(module, function: str, kind: str | None = None) -> list[Variant]:

@@ -1,6 +1,8 @@
 """Grade a batch: find the submissions, grade them in parallel, record and write everything.
 
-Every finished submission is written at once (result JSON, report, gradebook
+Submissions are graded here (one process, or a pool for -j) or as tasks on a
+Dask cluster (cluster.py); either way the results come back to this process,
+which alone records them. Every finished submission is written at once (result JSON, report, gradebook
 row), so a batch killed half-way loses only what was running; the next run
 skips what the gradebook already holds for the same content, spec, grader and
 options. A fault of the grader or the machine (the sandbox cannot start, an
@@ -171,7 +173,9 @@ def write_class_outputs(results: list[Result], outdir: Path, spec, similar_pairs
     exports.write_canvas_csv(results, outdir / "canvas.csv", spec.id, spec.max_score, manual=manual)
 
 
-def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool = False, progress_stream=None) -> BatchOutcome:
+def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool = False, progress_stream=None,
+              cluster: str | None = None, client=None) -> BatchOutcome:
+    """Grade what is not graded yet; `cluster` (a Dask scheduler address or local:N) or `client` runs it on Dask."""
     from grader.gradebook import Gradebook
     from grader.progress import Progress
 
@@ -199,7 +203,13 @@ def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool 
                 outcome.regraded[sub.id] = why
             todo.append(sub)
         with Progress(len(todo), stream=progress_stream) as progress:
-            for status, data, seconds in _grade_all(todo, spec.id, options, workers):
+            if cluster or client is not None:
+                from grader.cluster import grade_on_cluster
+
+                graded = grade_on_cluster(todo, spec.id, options, cluster or "", client=client)
+            else:
+                graded = _grade_all(todo, spec.id, options, workers)
+            for status, data, seconds in graded:
                 if status != "ok":
                     outcome.internal_errors.append(f"{data['submission']}: {data['message']}")
                     progress.advance(data["submission"], "not graded (grader fault)", seconds)

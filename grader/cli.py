@@ -19,6 +19,7 @@ EXAMPLES = {
     "  grader check hw.py -a shallow-backprop --json out.json --html out.html\n"
     "  grader check hw.ipynb --defs-only                # skip top-level training: a quick self-check",
     "grade": "grader grade submissions/ -a shallow-backprop -o reports/ -j 2\n"
+    "  grader grade submissions/ -a shallow-backprop --cluster tcp://scheduler:8786   # or --cluster local:4\n"
     "  (submissions/: one folder per student, as LMS exports come, or flat notebooks)",
     "selftest": "grader selftest                 # every assignment\n  grader selftest -a shallow-backprop --quick",
     "export": "grader export -o reports/ --format canvas",
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("-a", "--assignment", required=True, help="assignment id")
     grade.add_argument("-o", "--outdir", default="reports", help="output folder (default reports/)")
     grade.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1, help="notebooks graded at once (default: the number of cores)")
+    grade.add_argument("--cluster", metavar="ADDRESS", help="grade on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for N local worker processes (pip install -e \".[cluster]\")")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded with the same notebook, spec, grader and options")
     _add_run_options(grade)
 
@@ -198,6 +200,7 @@ def cmd_check(args) -> int:
 
 def cmd_grade(args) -> int:
     from grader.batch import run_batch
+    from grader.cluster import ClusterError
     from grader.progress import summary_text
 
     spec = load_spec_or_usage(args.assignment)
@@ -208,8 +211,24 @@ def cmd_grade(args) -> int:
     options = options_from(args)
     hidden = tuple(Path(p).resolve() for p in args.paths) + (outdir.resolve(),)
     options = replace(options, sandbox=replace(options.sandbox, hidden=hidden))
-    options = resolve_sandbox(options, refuse_fallback=True)
-    outcome = run_batch(args.paths, spec, options, outdir, workers=max(1, args.workers), force=args.force)
+    if args.cluster:
+        from grader.cluster import parse_address
+
+        try:
+            parse_address(args.cluster)
+            __import__("distributed")
+        except ClusterError as exc:
+            raise UsageError(str(exc)) from None
+        except ImportError:
+            raise UsageError('--cluster needs Dask: pip install -e ".[cluster]"') from None
+        # Notebooks run on the workers: each proves bubblewrap there before its first (cluster.py), and never falls back.
+        options = replace(options, isolation="rlimits" if options.sandbox.mode == "none" else "bwrap")
+    else:
+        options = resolve_sandbox(options, refuse_fallback=True)
+    try:
+        outcome = run_batch(args.paths, spec, options, outdir, workers=max(1, args.workers), force=args.force, cluster=args.cluster)
+    except ClusterError as exc:
+        raise UsageError(str(exc)) from None
     if outcome.skipped:
         print(f"{len(outcome.skipped)} submission(s) already graded with the same notebook, spec, grader and options: kept (use --force to regrade)")
     reasons: dict[str, list[str]] = {}

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader import sandbox
+from grader import forkserver, sandbox
 from grader.channel import Channel, ChannelClosed, ChannelGarbage, ChannelTimeout, decode_tree
 from grader.result import CellOutcome
 from grader.worker import encode
@@ -107,7 +107,7 @@ def probe_bwrap(limits: sandbox.Limits | None = None) -> str | None:
     if key not in _PROBED:
         config = sandbox.SandboxConfig(mode="bwrap")
         try:
-            with Session(limits or sandbox.Limits(), config, isolation="bwrap", with_data=False):
+            with Session(limits or sandbox.Limits(), config, isolation="bwrap", with_data=False, warm=False):
                 pass
             _PROBED[key] = None
         except (HarnessFault, sandbox.SandboxError) as exc:
@@ -134,12 +134,13 @@ class Session:
     """One student process: cells in, probe results out."""
 
     def __init__(self, limits: sandbox.Limits, config: sandbox.SandboxConfig, isolation: str | None = None,
-                 staged: Path | None = None, with_data: bool = True) -> None:
+                 staged: Path | None = None, with_data: bool = True, warm: bool | None = None) -> None:
         self.limits = limits
         self.config = config
         if isolation is None:
             isolation, _ = resolve_isolation(config.mode, limits)
         self.isolation = isolation
+        self.warm = warm  # None: fork from the warm process where it keeps bubblewrap's isolation (forkserver.py)
         self.staged = staged
         self._own_stage = staged is None
         self._with_data = with_data
@@ -184,13 +185,25 @@ class Session:
         else:
             self.launch = sandbox.rlimits_launch(self.staged, self.limits, self.config)
         self._stderr = tempfile.TemporaryFile()  # grader-owned: bubblewrap's and Python's own complaints
-        try:
-            self.proc = subprocess.Popen(
-                self.launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                env=self.launch.env, preexec_fn=self.launch.preexec, close_fds=True, cwd="/",
-            )
-        except OSError as exc:
-            raise HarnessFault(f"the sandbox could not start Python: {exc}") from None
+        warm = self.isolation == "bwrap" and self.warm is not False and forkserver.why_cold() is None
+        if warm:
+            try:
+                self.proc = self._fork_warm()
+            except forkserver.WarmUnavailable as exc:
+                if forkserver.proven():
+                    raise HarnessFault(f"the warm process could not start the notebook's: {exc}") from None
+                forkserver.give_up(str(exc))
+                return self._spawn()  # cold, with bubblewrap: no student code has run
+            self.launch.containment = (f"bubblewrap's sandbox built by a warm fork: private filesystem, processes and "
+                                       f"network; {self._who()}; {self.limits.scratch_bytes >> 20} MiB scratch")
+        else:
+            try:
+                self.proc = subprocess.Popen(
+                    self.launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                    env=self.launch.env, preexec_fn=self.launch.preexec, close_fds=True, cwd="/",
+                )
+            except OSError as exc:
+                raise HarnessFault(f"the sandbox could not start Python: {exc}") from None
         self.channel = Channel(self.proc.stdout.fileno(), self.proc.stdin.fileno(), self.limits.message_bytes)
         try:
             ready, _ = self.channel.receive(time.perf_counter() + START_TIMEOUT)
@@ -199,7 +212,26 @@ class Session:
         except (ChannelClosed, ChannelTimeout, ChannelGarbage) as exc:
             self._kill()
             why = self._stderr_text() or str(exc) or type(exc).__name__
+            if warm and not forkserver.proven():
+                forkserver.give_up(why)
+                return self._spawn()  # the first warm child is the proof: cold from now on, and why
             raise HarnessFault(f"the sandbox could not start Python: {why}") from None
+        if warm:
+            forkserver.mark_proven()
+
+    def _fork_warm(self):
+        assert self.launch is not None and self._stderr is not None
+        try:
+            return forkserver.server(self.limits).spawn(self.launch, self.limits, self._stderr.fileno())
+        except forkserver.WarmUnavailable:
+            if not forkserver.proven():
+                raise
+            forkserver.shutdown()  # the warm process died (the OOM killer, a signal): start a new one, once
+            return forkserver.server(self.limits).spawn(self.launch, self.limits, self._stderr.fileno())
+
+    def _who(self) -> str:
+        uid = self.launch.uid if self.launch else None
+        return f"uid {uid}" if uid is not None else "the grader's own user"
 
     def _stderr_text(self) -> str:
         if self._stderr is None:

@@ -262,8 +262,11 @@ def make_shell(workdir: str):
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.text import SList
 
-    shell = InteractiveShell.instance(colors="NoColor")
-    shell.history_manager.enabled = False
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False  # no history file, no saving thread (a warm process forks this shell)
+    shell = InteractiveShell.instance(colors="NoColor", config=config)
     # The grader formats errors itself (error_text, traceback_tail); IPython's coloured traceback
     # of a deep recursion alone takes seconds.
     shell.showtraceback = lambda *args, **kwargs: None
@@ -691,9 +694,20 @@ def globals_proxy(name: str, call_id: int, ns, names):
 
 
 
-def main() -> None:
+def warm_state():
+    """What a warm process (zygote.py) prepares once, before it forks: the shell and its capped streams."""
+    import numpy  # noqa: F401
+
+    limit = int(os.environ.get("GRADER_OUTPUT_LIMIT", "20000"))
+    stdout, stderr = CappedStream("<stdout>", limit), CappedStream("<stderr>", limit)
+    return make_shell(os.getcwd()), stdout, stderr
+
+
+def main(warm=None) -> None:
+    """Serve the grader. `warm`: the state a warm process made (privileges already dropped by it)."""
     global PROTOCOL_IN, PROTOCOL_OUT
-    drop_privileges()
+    if warm is None:
+        drop_privileges()
     PROTOCOL_IN = os.fdopen(os.dup(0), "rb")
     PROTOCOL_OUT = os.fdopen(os.dup(1), "wb")
     workdir = os.getcwd()
@@ -711,14 +725,18 @@ def main() -> None:
     sys.path[:] = [p for p in sys.path if p not in ("", os.path.dirname(os.path.abspath(__file__)))]
     sys.path.insert(0, workdir)
     install_convenience_shims()
-    limit = int(os.environ.get("GRADER_OUTPUT_LIMIT", "20000"))
-    stdout, stderr = CappedStream("<stdout>", limit), CappedStream("<stderr>", limit)
-    sys.stdout, sys.stderr = stdout, stderr
-    try:
-        shell = make_shell(workdir)
-    except BaseException as exc:
-        send({"op": "fatal", "error": error_text(exc), "traceback": traceback_tail(exc)})
-        os._exit(1)
+    if warm is not None:
+        shell, stdout, stderr = warm
+        sys.stdout, sys.stderr = stdout, stderr
+    else:
+        limit = int(os.environ.get("GRADER_OUTPUT_LIMIT", "20000"))
+        stdout, stderr = CappedStream("<stdout>", limit), CappedStream("<stderr>", limit)
+        sys.stdout, sys.stderr = stdout, stderr
+        try:
+            shell = make_shell(workdir)
+        except BaseException as exc:
+            send({"op": "fatal", "error": error_text(exc), "traceback": traceback_tail(exc)})
+            os._exit(1)
     serve_data_everywhere(workdir, shell)
     send({"op": "ready", "pid": os.getpid(), "uid": os.getuid()})
     while True:

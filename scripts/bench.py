@@ -1,27 +1,38 @@
-"""Benchmark: per-notebook wall time, the harness's own overhead, and peak memory.
+"""Benchmark: harness overhead per notebook, per-notebook wall for -j 1, -j 2 and --cluster local:2, peak memory.
 
-    python scripts/bench.py [-n 8] [--defs-only]
+    python scripts/bench.py [-n 10] [--full] [--nbgrader 20]
 
 Grades N generated notebooks (the shallow-backprop solution with a different
-mistake or none in each, --defs-only by default so that the numbers measure the
-harness rather than the solution's training) with -j 1 and -j 2, then compares
-the two execution designs on the same notebook: this project's IPython worker
-against a Jupyter kernel driven by nbclient (kernel start + cells).
+mistake or none in each; --defs-only unless --full, so that the numbers measure
+the harness rather than the solution's training) in one run: -j 1 with a cold
+start (GRADER_WARM=0: bubblewrap + Python + numpy + IPython per notebook), then
+with the warm start, -j 2, and --cluster local:2 (a Dask LocalCluster of two
+worker processes). Peak memory is the largest sum of proportional set sizes
+(PSS: shared pages counted once) over this process and all its descendants.
+
+--nbgrader N: N plain notebooks (the solution, training cells included) through
+`grader grade -j 2` and through `nbgrader autograde` on the same files, side by
+side. Needs `pip install nbgrader` (not a dependency of the grader). Both sides
+run BLAS single-threaded, as the grader's workers do, unless --nbgrader-default-env
+(nbgrader's kernels then use every core for BLAS, as they do when nobody sets it).
 """
 from __future__ import annotations
 
 import argparse
 import os
-import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
 
-# The worker runs BLAS single-threaded (fair with parallel grading); give the kernel the same.
+# The worker runs BLAS single-threaded (fair with parallel grading); give every kernel the same.
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -29,16 +40,25 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import bank  # noqa: E402
+from grader import bank, forkserver  # noqa: E402
 from grader.batch import run_batch  # noqa: E402
-from grader.grade import Grader, Options  # noqa: E402
+from grader.execute import resolve_isolation  # noqa: E402
+from grader.grade import Options  # noqa: E402
 from grader.spec import load_spec  # noqa: E402
 
 
-def make_notebooks(folder: Path, count: int) -> list[Path]:
+def solution_notebook():
+    """The shallow-backprop solution without its solution markers (nbgrader refuses them outside solution cells)."""
+    nb = nbformat.read(load_spec("shallow-backprop").folder / "solution.ipynb", as_version=4)
+    for cell in nb.cells:
+        cell.source = "\n".join(line for line in cell.source.splitlines() if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+    return nb
+
+
+def make_notebooks(folder: Path, count: int, mistakes: bool = True) -> list[Path]:
     spec = load_spec("shallow-backprop")
-    solution = nbformat.read(spec.folder / "solution.ipynb", as_version=4)
-    variants = [v for v in bank.variants(spec.bank_module()) if v.kind == "mistake"]
+    solution = solution_notebook()
+    variants = [v for v in bank.variants(spec.bank_module()) if v.kind == "mistake"] if mistakes else []
     paths = []
     for i in range(count):
         nb = nbformat.from_dict(solution)
@@ -52,83 +72,140 @@ def make_notebooks(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def peak_rss_mb() -> tuple[float, float]:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return own, children
+class PeakMemory:
+    """The largest total PSS of this process and its descendants, sampled every 0.2 s."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.psutil = psutil
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = self.psutil.Process()
+        while not self._stop.wait(0.2):
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_full_info().pss
+                except (self.psutil.Error, AttributeError):
+                    pass
+            self.peak = max(self.peak, total)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
-def bench_batch(folder: Path, workers: int, defs_only: bool) -> None:
+def bench_batch(folder: Path, label: str, options: Options, workers: int = 1, cluster: str | None = None, warm: bool = True) -> None:
     spec = load_spec("shallow-backprop")
-    with tempfile.TemporaryDirectory() as out:
+    os.environ["GRADER_WARM"] = "1" if warm else "0"  # read by every grading process (pool or Dask worker)
+    forkserver.shutdown()
+    with tempfile.TemporaryDirectory() as out, PeakMemory() as memory:
         started = time.perf_counter()
-        outcome = run_batch([folder], spec, Options(defs_only=defs_only), Path(out), workers=workers, progress_stream=open("/dev/null", "w"))
+        outcome = run_batch([folder], spec, options, Path(out), workers=workers, cluster=cluster,
+                            progress_stream=open(os.devnull, "w"))
         wall = time.perf_counter() - started
+    forkserver.shutdown()
     results = outcome.results
+    assert not outcome.internal_errors, outcome.internal_errors
     per = [r.execution.seconds for r in results]
     harness = [r.execution.harness_seconds for r in results]
     student = [s - h for s, h in zip(per, harness)]
-    print(
-        f"| -j {workers} | {len(results)} | {wall:.1f} s | {wall / len(results):.2f} s | {statistics.median(per):.2f} s "
-        f"| {statistics.median(harness):.2f} s | {statistics.median(student):.2f} s |"
-    )
+    print(f"| {label} | {len(results)} | {wall:.1f} s | {wall / len(results):.2f} s | {statistics.median(per):.2f} s "
+          f"| {statistics.median(harness):.3f} s | {statistics.mean(harness):.3f} s | {statistics.median(student):.2f} s "
+          f"| {memory.peak / 2**20:.0f} MB |", flush=True)
 
 
-def bench_designs(path: Path, repeats: int = 3) -> None:
-    """The same notebook's cells through the IPython worker and through an nbclient kernel."""
-    from nbclient import NotebookClient
+def bench_nbgrader(count: int, jobs: int = 2, default_env: bool = False) -> None:
+    """The same plain notebooks through `grader grade -j 2` and `nbgrader autograde`, side by side."""
+    from reference import data
 
-    spec = load_spec("shallow-backprop")
-    grader = Grader(spec, Options())
-    worker_times, harness_times = [], []
-    for _ in range(repeats):
+    if shutil.which("nbgrader") is None:
+        print("nbgrader is not installed (pip install nbgrader): comparison skipped")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        nb = solution_notebook()
+        course = tmp / "course"
+        (course / "source" / "ps1").mkdir(parents=True)
+        nbformat.write(nb, course / "source" / "ps1" / "hw.ipynb")
+        (course / "nbgrader_config.py").write_text(
+            f"c = get_config()\nc.CourseDirectory.course_id = 'bench'\nc.CourseDirectory.root = {str(course)!r}\n"
+            "c.ExecutePreprocessor.timeout = 600\n")
+        subprocess.run(["nbgrader", "generate_assignment", "ps1", "--force"], cwd=course, check=True, capture_output=True)
+        ours = tmp / "class"
+        for i in range(count):
+            student = f"s{i:03d}"
+            submitted = course / "submitted" / student / "ps1"
+            submitted.mkdir(parents=True)
+            nbformat.write(nb, submitted / "hw.ipynb")
+            # nbgrader runs the notebook in its own folder: give it the data files the grader's sandbox provides.
+            data.write_dataset(submitted)
+            shutil.copyfile(data.mnisttools_path(), submitted / "MNISTtools.py")
+            (ours / student).mkdir(parents=True)
+            nbformat.write(nb, ours / student / "hw.ipynb")
         started = time.perf_counter()
-        result = grader.grade(path)
-        worker_times.append(time.perf_counter() - started)
-        harness_times.append(result.execution.harness_seconds)
-    kernel_times, start_times = [], []
-    for _ in range(repeats):
-        nb = nbformat.read(path, as_version=4)
-        with tempfile.TemporaryDirectory() as cwd:
-            import shutil
-
-            from reference import data
-
-            data.write_dataset(Path(cwd))
-            shutil.copyfile(Path(data.__file__).with_name("MNISTtools.py"), Path(cwd) / "MNISTtools.py")
-            client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": cwd}})
-            started = time.perf_counter()
-            with client.setup_kernel():
-                kernel_up = time.perf_counter()
-                for index, cell in enumerate(nb.cells):
-                    client.execute_cell(cell, index)
-            kernel_times.append(time.perf_counter() - started)
-            start_times.append(kernel_up - started)
-    print("| design | whole notebook (median) | of which start-up / overhead |")
-    print("|---|---|---|")
-    print(f"| IPython worker process (chosen), cells + all probes | {statistics.median(worker_times):.2f} s | {statistics.median(harness_times):.2f} s harness |")
-    print(f"| Jupyter kernel via nbclient, cells only (no probing) | {statistics.median(kernel_times):.2f} s | {statistics.median(start_times):.2f} s kernel start |")
+        proc = subprocess.run([sys.executable, "-m", "grader", "grade", str(ours), "-a", "shallow-backprop", "-o", str(tmp / "out"),
+                               "-j", str(jobs)], cwd=ROOT, capture_output=True, text=True)
+        grader_wall = time.perf_counter() - started
+        assert proc.returncode == 0, proc.stderr
+        started = time.perf_counter()
+        env = dict(os.environ)
+        if default_env:  # as nbgrader runs when nobody limits BLAS threads (its kernels use every core)
+            for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+                env.pop(var, None)
+        proc = subprocess.run(["nbgrader", "autograde", "ps1", "--create"], cwd=course, capture_output=True, text=True, env=env)
+        nbgrader_wall = time.perf_counter() - started
+        graded = len(list((course / "autograded").glob("*/ps1/hw.ipynb")))
+        assert proc.returncode == 0 and graded == count, proc.stderr[-2000:]
+    print(f"| `grader grade -j {jobs}` (cells + 21 checks each) | {count} | {grader_wall:.1f} s | {grader_wall / count:.2f} s |")
+    blas = "BLAS threads as installed" if default_env else "BLAS single-threaded"
+    print(f"| `nbgrader autograde` (cells only; {blas}) | {count} | {nbgrader_wall:.1f} s | {nbgrader_wall / count:.2f} s |")
+    print(f"\ngrader is {nbgrader_wall / grader_wall:.1f}x faster than nbgrader autograde on the same {count} notebooks")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", type=int, default=8, help="notebooks to generate (default 8)")
+    parser.add_argument("-n", type=int, default=10, help="notebooks to generate (default 10)")
     parser.add_argument("--full", action="store_true", help="run notebooks top to bottom instead of --defs-only")
+    parser.add_argument("--nbgrader", type=int, default=0, metavar="N", help="also compare with nbgrader autograde on N plain notebooks")
+    parser.add_argument("--nbgrader-default-env", action="store_true", help="run nbgrader without limiting BLAS threads (as it runs by default)")
+    parser.add_argument("--no-cluster", action="store_true", help="skip the --cluster local:2 row")
     args = parser.parse_args()
+    isolation, why_not = resolve_isolation("auto")
+    options = Options(defs_only=not args.full, isolation=isolation)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "class"
         folder.mkdir()
-        paths = make_notebooks(folder, args.n)
+        make_notebooks(folder, args.n)
         mode = "top to bottom" if args.full else "--defs-only"
-        print(f"## {args.n} notebooks (shallow-backprop, {mode}), 21 checks each\n")
-        print("| workers | notebooks | batch wall | per notebook (wall / n) | per notebook (median, own clock) | harness overhead (median) | student code (median) |")
-        print("|---|---|---|---|---|---|---|")
-        for workers in (1, 2):
-            bench_batch(folder, workers, not args.full)
-        own, children = peak_rss_mb()
-        print(f"\npeak memory: grader process {own:.0f} MB, largest child (pool worker or student process) {children:.0f} MB\n")
-        print("## execution designs, solution notebook top to bottom\n")
-        bench_designs(paths[0])
+        print(f"## {args.n} notebooks (shallow-backprop, {mode}), 21 checks each; isolation {isolation}"
+              + (f" ({why_not})" if why_not else "") + f"; {os.cpu_count()} cores\n")
+        print("| run | notebooks | batch wall | per notebook (wall / n) | per notebook (median, own clock) "
+              "| harness overhead (median) | harness overhead (mean) | student code (median) | peak memory (PSS, all processes) |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        bench_batch(folder, "-j 1, cold start", options, workers=1, warm=False)
+        bench_batch(folder, "-j 1, warm start", options, workers=1)
+        bench_batch(folder, "-j 2, warm start", options, workers=2)
+        if not args.no_cluster:
+            try:
+                import distributed  # noqa: F401
+
+                bench_batch(folder, "--cluster local:2, warm start", options, cluster="local:2")
+            except ImportError:
+                print('| --cluster local:2 | (pip install -e ".[cluster]") |')
+    if args.nbgrader:
+        print(f"\n## {args.nbgrader} plain notebooks with their training cells: grader vs nbgrader, side by side\n")
+        print("| command | notebooks | wall | per notebook |")
+        print("|---|---|---|---|")
+        bench_nbgrader(args.nbgrader, default_env=args.nbgrader_default_env)
 
 
 if __name__ == "__main__":

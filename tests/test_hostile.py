@@ -68,7 +68,7 @@ def last_cell(result):
         ("deep-recursion", "def down(n):\n    return down(n + 1)\ndown(0)", "error", None),
         ("c-stack-overflow", "import sys\nsys.setrecursionlimit(10**8)\ndef down(n):\n    return down(n + 1)\ndown(0)", ("error", "timeout"), None),
         ("swallow-keyboard-interrupt", "while True:\n    try:\n        sum(range(1000))\n    except KeyboardInterrupt:\n        pass\n    except BaseException:\n        pass", "timeout", None),
-        ("patch-builtins", "import builtins, numpy as np\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda x: 0\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None", ("ok", "timeout"), "patches-library"),
+        ("patch-builtins", "import builtins, numpy as np\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda x: 0\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None", ("ok", "timeout", "error"), "patches-library"),
         ("exit", "import sys\nsys.exit('bye')", "error", "exits-process"),
         ("hard-exit", "import os\nos._exit(0)", "error", "exits-process"),
     ],
@@ -78,7 +78,8 @@ def test_hostile_cell_is_contained_and_the_honest_score_stands(grader, tmp_path,
     assert result.score == FULL, [(t.function, t.output) for t in result.tests if t.score < t.max_score]
     hostile_cell = [c for c in result.execution.cells if "after_the_hostile_cell" not in c.source]
     allowed = (cell_status,) if isinstance(cell_status, str) else cell_status
-    # "ok": the cell ran cleanly; a patch that breaks IPython itself may instead cost the worker ("timeout").
+    # "ok": the cell ran cleanly; a patch that breaks IPython itself may instead cost the worker ("timeout", or
+    # "error" when the broken interpreter exits at once); either way the cells before it are replayed in a new one.
     status = hostile_cell[-1].status if hostile_cell else "ok"
     assert status in allowed, result.execution.cells
     assert all(c.status == "ok" or c in hostile_cell for c in result.execution.cells)
