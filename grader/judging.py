@@ -86,7 +86,8 @@ def judge(check: Any, expected: dict, outcome: Any, args: list, candidates: Iter
     """Compare the student's observation with the reference's, then look for a named cause."""
     if outcome.status != "ok":
         if outcome.error.startswith("NotImplementedError"):
-            return Verdict(False, "not written yet: it still raises NotImplementedError", "not-implemented")
+            # The template's stub, whether or not the source shows it: not attempted, no diagnosis.
+            return Verdict(False, "not attempted: it still raises NotImplementedError", "not-attempted")
         named = error_diagnosis(outcome.error)
         message = outcome.error + (f" ({named[1]})" if named else "")
         diagnosis = named[0] if named else ("raises" if outcome.status == "error" else outcome.status)
@@ -123,5 +124,7 @@ def status_and_score(verdict: Verdict, outcome_status: str, points: float) -> tu
     """A test's status and score from its verdict (before behavioural partial credit)."""
     if verdict.passed:
         return "passed", points
+    if verdict.diagnosis == "not-attempted":
+        return "missing", 0.0
     status = {"ok": "failed", "timeout": "timeout", "crashed": "error"}.get(outcome_status, "error")
     return status, (points / 2 if verdict.diagnosis == "modifies-input" else 0.0)

@@ -289,14 +289,14 @@ def run_check(check: PackCheck, pack: Pack, namespace: dict, broken: set[str] = 
     lines = [verdict.message or "matches the reference"] if verdict.passed else [f"called {check.call_text}", verdict.message]
     if not verdict.passed:
         helpers = [h for h in pack.functions.get(check.function, {}).get("helpers", ()) if h in broken]
-        if helpers and verdict.diagnosis != "not-implemented":
+        if helpers and verdict.diagnosis not in ("not-implemented", "not-attempted"):
             names = ", ".join(helpers)
             lines.append(f"It calls your {names}, which failed its own checks: fix {names} first. "
                          f"(The grader also tries {check.function} with the reference {names} in its place, so one bug costs once.)")
         if outcome.status == "ok" and check.partial_points:
             lines.append(f"The grader may give up to {check.partial_points:g} of these points for behaviour (e.g. a falling loss).")
         last = outcome.traceback.strip().splitlines()[-1] if outcome.traceback.strip() else ""
-        if last and last not in verdict.message and verdict.diagnosis != "not-implemented":
+        if last and last not in verdict.message and verdict.diagnosis not in ("not-implemented", "not-attempted"):
             lines.append(last)
     if check.note:
         lines.append(check.note)

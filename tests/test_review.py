@@ -268,7 +268,7 @@ def test_exports_carry_totals_and_a_regrade_keeps_manual_points(tmp_path):
     assert (rows["ada"]["score"], rows["ada"]["manual"], rows["ada"]["total"], rows["ada"]["total_max"]) == ("40", "15", "55", "65")
     assert rows["ada"]["unreviewed"] == "" and rows["ben"]["unreviewed"].startswith("Q1-Q3 Q8")
     canvas = list(csv.reader((tmp_path / "canvas.csv").open(encoding="utf-8")))
-    assert canvas[1][-1] == "65" and canvas[2][-1] == "55"
+    assert canvas[1][-1] == "63" and canvas[2][-1] == "55"
     gradescope = json.loads((tmp_path / "gradescope" / "ada" / "results.json").read_text())
     assert gradescope["score"] == 55 and gradescope["extra_data"]["manual"]["unreviewed"] == []
     assert any(t["name"].startswith("Read by a person: Q8") and t["score"] == 2 for t in gradescope["tests"])
