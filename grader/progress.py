@@ -108,6 +108,13 @@ def summary_text(results: Sequence[Result], outdir: str | os.PathLike[str], wall
         lines.append(f"Failed to run: {len(failed)}: {names}{more}")
     else:
         lines.append("Failed to run: 0")
+    attention = [r for r in results if r.attention]
+    if attention:
+        names = ", ".join(f"{r.submission} ({', '.join(dict.fromkeys(a.reason for a in r.attention))})" for r in attention[:5])
+        more = f" and {len(attention) - 5} more" if len(attention) > 5 else ""
+        lines.append(f"Need a person: {len(attention)}: {names}{more} (see the overview)")
+    else:
+        lines.append("Need a person: 0")
     if results:
         scores = [r.score for r in results]
         maxima = {r.max_score for r in results}

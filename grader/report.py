@@ -21,6 +21,7 @@ from urllib.parse import quote
 import jinja2
 
 from grader.result import Result, TestResult, write_atomic
+from grader.summary import attention_words
 
 FAILED_TO_RUN = ("crashed", "invalid", "timeout")
 
@@ -287,6 +288,17 @@ def _manual_context(result: Result, manual: Any, answers: Any) -> dict[str, Any]
     return {"manual_items": rows, "manual": manual, "answers": answers}
 
 
+def attention_entries(result: Result) -> list[dict[str, str]]:
+    """The result's attention entries, each with its reason in words."""
+    return [{"reason": a.reason, "words": attention_words(a.reason), "detail": a.detail} for a in result.attention]
+
+
+def attention_reasons(result: Result) -> list[dict[str, str]]:
+    """The distinct reasons (id and words), in the order they were found: what the overview lists."""
+    reasons = dict.fromkeys(a.reason for a in result.attention)
+    return [{"reason": r, "words": attention_words(r)} for r in reasons]
+
+
 def _report_context(result: Result, manual: Any = None, answers: Any = None) -> dict[str, Any]:
     failures = []
     for k, test in enumerate(result.tests):
@@ -313,6 +325,7 @@ def _report_context(result: Result, manual: Any = None, answers: Any = None) -> 
         "failures": failures,
         "anchors": {f["anchor"] for f in failures},
         "failing_cells": [c for c in result.execution.cells if c.status != "ok"],
+        "attention": attention_entries(result),
         "legend": _legend(),
         "csp": _csp(None),
         "fmt_points": fmt_points,
@@ -368,6 +381,7 @@ class OverviewStats:
     checks: tuple[CheckRate, ...]
     diagnoses: tuple[DiagnosisCount, ...]
     statuses: dict[str, int] = field(default_factory=dict)
+    need_person: int = 0  # submissions with attention entries
 
 
 def overview_stats(results: Sequence[Result]) -> OverviewStats:
@@ -399,6 +413,7 @@ def overview_stats(results: Sequence[Result]) -> OverviewStats:
         diagnoses=tuple(DiagnosisCount(f, d, c) for (f, d), c in
                         sorted(diagnoses.items(), key=lambda kv: (-kv[1], kv[0][1], kv[0][0]))),
         statuses=dict(Counter(r.execution.status for r in results)),
+        need_person=sum(bool(r.attention) for r in results),
     )
 
 
@@ -431,19 +446,21 @@ def _histogram_chart(hist: Iterable[int], width: float = 420, height: float = 18
 
 def render_overview(results: Sequence[Result], report_links: dict[str, str], title: str,
                     similar_pairs: Sequence[tuple[str, str, float]] | None = None) -> str:
-    """The class page (index.html): distribution, pass rates, diagnoses, students, similar pairs.
+    """The class page (index.html): who needs a person, distribution, pass rates, diagnoses, students, similar pairs.
 
     `report_links` maps a submission id to its report's path relative to index.html.
     """
     results = sorted(results, key=lambda r: r.submission)
     stats = overview_stats(results)
     students = [{"r": r, "pct": percent(r.score, r.max_score), "href": _href(report_links.get(r.submission)),
-                 "failed": sum(t.status != "passed" for t in r.tests)} for r in results]
+                 "failed": sum(t.status != "passed" for t in r.tests), "attention": attention_reasons(r)}
+                for r in results]
     pairs = [{"a": a, "b": b, "similarity": float(s), "href_a": _href(report_links.get(a)),
               "href_b": _href(report_links.get(b))}
              for a, b, s in sorted(similar_pairs or (), key=lambda p: -float(p[2]))]
     return _ENV.get_template("overview.html").render(
         title=title, stats=stats, students=students, pairs=pairs,
+        need_person=[s for s in students if s["attention"]],
         histogram=_histogram_chart(stats.histogram),
         max_scores=sorted({r.max_score for r in results}),
         csp=_csp(_SORT_JS), sort_js=_SORT_JS, fmt_points=fmt_points, fmt_seconds=fmt_seconds,

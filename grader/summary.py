@@ -11,6 +11,20 @@ MARKS = {"passed": "ok ", "failed": "XX ", "error": "XX ", "missing": "-- ", "ti
 COLORS = {"passed": "\033[32m", "failed": "\033[31m", "error": "\033[31m", "missing": "\033[33m", "timeout": "\033[31m"}
 RESET = "\033[0m"
 
+# Result.attention reasons in words, for the instructor's summary, the reports and the overview.
+ATTENTION_WORDS = {
+    "off-template": "written outside the released notebook",
+    "defs-only-fallback": "graded from its definitions only",
+    "renamed": "a function found under another name",
+    "reshaped": "a return of another shape accepted",
+    "solution-loaded": "loads the handout's solution",
+}
+
+
+def attention_words(reason: str) -> str:
+    """'off-template' -> 'written outside the released notebook'; an unknown id -> its words ('new-thing' -> 'new thing')."""
+    return ATTENTION_WORDS.get(reason) or reason.replace("-", " ").replace("_", " ")
+
 
 def function_rows(result: Result) -> list[tuple[str, float, float, str, list]]:
     """(function, score, max, worst status, failing tests) in the spec's order."""
@@ -42,6 +56,11 @@ def print_summary(result: Result, color: bool = False, stream: TextIO | None = N
     if ex.message:
         line += f" - {ex.message}"
     print(line, file=out)
+    if result.attention and not student:  # for_students() drops them too; never on a student's screen
+        print("\nA person should look at this submission because:", file=out)
+        for entry in result.attention:
+            text = f"{attention_words(entry.reason)} ({entry.reason}): {entry.detail}"
+            print(textwrap.fill(text, 100, initial_indent="  - ", subsequent_indent="    "), file=out)
     print(file=out)
     for name, score, top, status, failing in function_rows(result):
         mark = paint(MARKS.get(status, "?? "), status)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from grader.report import write_overview, write_report
-from grader.result import Result, result_from_dict
+from grader.result import Attention, Result, result_from_dict
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -31,11 +32,22 @@ def load(name: str) -> Result:
     return result_from_dict(json.loads((RESULTS_DIR / f"{name}.json").read_text(encoding="utf-8")))
 
 
+def with_attention(result: Result) -> Result:
+    """erin was written outside the released notebook, mallory %loads the solution: two rows that need a person."""
+    if result.submission == "erin":
+        return replace(result, attention=(
+            Attention("off-template", "no graded function is defined under the handout's names; found under other names: soft"),
+            Attention("renamed", "accepted under another name: softmaxp as `soft`")))
+    if result.submission.startswith("mallory"):
+        return replace(result, attention=(Attention("solution-loaded", "cell 3: %load <script>alert(1)</script> ran its code"),))
+    return result
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """A batch's output: one report per fixture result and index.html linking them."""
     root = tmp_path_factory.mktemp("site")
-    results = [load(p.stem) for p in sorted(RESULTS_DIR.glob("*.json"))]
+    results = [with_attention(load(p.stem)) for p in sorted(RESULTS_DIR.glob("*.json"))]
     links = {}
     for k, result in enumerate(results):
         name = f"reports/{k:02d}.html"
@@ -179,6 +191,16 @@ def test_overview_renders_and_sorts(driver, site, tmp_path):
     assert severe(logs) == [], "the sorting script must satisfy the page's CSP"
     body = driver.find_element("tag name", "body").text
     assert "Score distribution" in body and "Similar submissions" in body
+    assert "2 submissions need a person" in body
+    need = {r.submission for r in results if r.attention}
+    assert len(need) == 2
+    group = driver.find_elements("css selector", "#attention-list tbody tr")
+    assert {row.get_attribute("data-submission") for row in group} == need
+    assert all(row.is_displayed() for row in group)
+    box = driver.find_element("css selector", "section.attention")
+    assert box.location["y"] < driver.find_element("id", "h-dist").location["y"], "the group is above the charts"
+    marked = driver.find_elements("css selector", "#students tr.needs-person")
+    assert {row.get_attribute("data-submission") for row in marked} == need
     png = screenshot(driver, tmp_path, "overview")
     assert distinct_colours(png) > 30
 
@@ -201,6 +223,19 @@ def test_overview_renders_and_sorts(driver, site, tmp_path):
     driver.find_element("css selector", "#students thead th:nth-child(1) button").click()
     assert column(1) == sorted((r.submission for r in results), key=str.lower)
     screenshot(driver, tmp_path, "overview_sorted")
+    # the attention column sorts like the rest: twice -> most reasons first
+    attention_button = driver.find_element("css selector", "#students thead th:nth-child(8) button")
+    attention_button.click()
+    attention_button.click()
+    assert column(1)[:2] == ["erin", next(s for s in need if s != "erin")]
+    # the filter is CSS only: tick the box, only the rows that need a person stay visible
+    rows = driver.find_elements("css selector", "#students tbody tr")
+    assert all(row.is_displayed() for row in rows)
+    driver.find_element("css selector", "label[for=only-attention]").click()
+    assert {row.get_attribute("data-submission") for row in rows if row.is_displayed()} == need
+    screenshot(driver, tmp_path, "overview_attention_only")
+    driver.find_element("css selector", "label[for=only-attention]").click()
+    assert all(row.is_displayed() for row in rows)
     assert severe(driver.get_log("browser")) == []
 
 

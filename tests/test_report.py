@@ -5,6 +5,8 @@ import json
 import re
 import statistics
 from collections import Counter
+from dataclasses import replace
+from io import StringIO
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -12,7 +14,9 @@ import pytest
 
 from grader.report import (diff_chart, function_summaries, overview_stats, render_overview,
                            render_report, write_overview, write_report)
-from grader.result import Result, result_from_dict
+from grader.progress import summary_text
+from grader.result import Attention, Result, result_from_dict
+from grader.summary import print_summary
 
 RESULTS_DIR = Path(__file__).parent / "resources" / "results"
 FIXTURES = sorted(p.stem for p in RESULTS_DIR.glob("*.json"))
@@ -339,3 +343,112 @@ def test_write_overview(tmp_path):
     results = all_results()
     write_overview(results, {}, "t", tmp_path / "index.html", similar_pairs=[("a", "b", 0.5)])
     assert parse((tmp_path / "index.html").read_text(encoding="utf-8")).errors == []
+
+
+# ---------------------------------------------------------------- submissions a person should read (issue 11 item 4)
+
+OFF_TEMPLATE = Attention("off-template", "no graded function is defined under the handout's names, and none was found "
+                                         "under another name: it was written outside the released notebook")
+RENAMED = Attention("renamed", "accepted under another name: relu as `my_relu`")
+HOSTILE_DETAIL = Attention("solution-loaded", f"cell 3: %load {HOSTILE} ran its code")
+
+
+def attention_results() -> list[Result]:
+    """The fixtures, with erin written off-template (two reasons) and mallory loading the solution."""
+    out = []
+    for r in all_results():
+        if r.submission == "erin":
+            r = replace(r, attention=(OFF_TEMPLATE, RENAMED, Attention("renamed", "softmaxp as `soft`")))
+        elif r.submission.startswith("mallory"):
+            r = replace(r, attention=(HOSTILE_DETAIL,))
+        out.append(r)
+    return out
+
+
+def test_overview_groups_the_submissions_that_need_a_person():
+    results = attention_results()
+    links = {r.submission: f"reports/{r.submission}.html" for r in results}
+    html = render_overview(results, links, "t")
+    checker = parse(html)
+    assert checker.errors == []
+    assert html.count("<script") == 1, "the hostile detail never reaches the page as markup"
+    text = checker.body_text()
+    assert "2 submissions need a person" in text
+    assert text.index("2 submissions need a person") < text.index("Score distribution"), "the group comes first"
+    group = {a["data-submission"]: a["data-reasons"] for a in checker.find("tr", **{"class": "attention-entry"})}
+    mallory = next(r.submission for r in results if r.submission.startswith("mallory"))
+    assert group == {"erin": "off-template renamed", mallory: "solution-loaded"}  # a reason once, however often found
+    assert "written outside the released notebook" in text and "a function found under another name" in text
+    assert "loads the handout's solution" in text
+    hrefs = [a["href"] for a in checker.find("a") if a.get("href")]
+    assert "reports/erin.html" in hrefs and hrefs.count("reports/erin.html") == 2  # in the group and in the table
+    assert checker.find("dd", id="need-person") and "#attention" in hrefs
+    # the students table marks those rows, and the marker column sorts by the number of reasons
+    marked = {a["data-submission"]: a["data-attention"] for a in checker.find("tr", **{"class": "needs-person"})}
+    assert marked == group
+    counts = sorted(int(a["data-value"]) for a in checker.find("td", **{"class": "reasons"}) if "data-value" in a)
+    assert counts == [0, 0, 0, 0, 1, 2]
+    assert checker.find("input", id="only-attention", type="checkbox"), "a filter that needs no script"
+    assert len(checker.find("script")) == 1
+    assert overview_stats(results).need_person == 2
+
+
+def test_overview_with_one_submission_needing_a_person_says_so_in_the_singular():
+    result = replace(load("partial"), attention=(RENAMED,))
+    text = parse(render_overview([result, load("full_marks")], {}, "t")).body_text()
+    assert "1 submission needs a person" in text and "no report" in text
+
+
+def test_overview_without_attention_shows_no_group():
+    checker = parse(overview_html())
+    text = checker.body_text()
+    assert "need a person" not in text.replace("Need a person", "")
+    assert not checker.find("section", id="attention")
+    assert not checker.find("tr", **{"class": "needs-person"}) and not checker.find("input")
+    assert checker.find("dd", id="need-person")
+    assert overview_stats(all_results()).need_person == 0
+
+
+def test_report_shows_the_attention_box_near_the_top():
+    result = replace(load("partial"), attention=(OFF_TEMPLATE, RENAMED, HOSTILE_DETAIL))
+    html = render_report(result)
+    checker = parse(html)
+    assert checker.errors == []
+    assert "<script" not in html
+    text = checker.body_text()
+    assert "A person should look at this submission because:" in text
+    assert text.index("A person should look") < text.index("Functions") < text.index("Tests")
+    for entry in result.attention:
+        assert entry.detail in text and f"({entry.reason})" in text
+    assert "written outside the released notebook" in text
+    assert [a["data-reason"] for a in checker.find("li") if "data-reason" in a] == ["off-template", "renamed", "solution-loaded"]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_report_without_attention_shows_no_box(name):
+    html = render_report(load(name))
+    assert "A person should look" not in html and 'class="attention"' not in html
+
+
+def test_student_summary_prints_no_attention():
+    result = replace(load("missing_functions"), attention=(OFF_TEMPLATE, RENAMED))
+    assert result.for_students().attention == ()
+    instructor, student = StringIO(), StringIO()
+    print_summary(result, stream=instructor)
+    print_summary(result, stream=student, student=True)
+    shown = instructor.getvalue()
+    assert "A person should look at this submission because:" in shown
+    assert "written outside the released notebook (off-template)" in shown and "relu as `my_relu`" in shown
+    assert shown.index("A person should look") < shown.index("relu"), "above the functions, where the zeros are"
+    hidden = student.getvalue()
+    assert "person should look" not in hidden and "off-template" not in hidden and "my_relu" not in hidden
+    plain = StringIO()
+    print_summary(load("missing_functions"), stream=plain)
+    assert "person should look" not in plain.getvalue()
+
+
+def test_batch_summary_says_how_many_need_a_person():
+    text = summary_text(attention_results(), "out", 1.0, {})
+    line = next(line for line in text.splitlines() if line.startswith("Need a person"))
+    assert line.startswith("Need a person: 2: ") and "erin (off-template, renamed)" in line
+    assert "Need a person: 0" in summary_text(all_results(), "out", 1.0, {})
