@@ -75,7 +75,7 @@ def test_terminal_gives_zero_for_the_released_notebook_full_marks_for_a_solution
     spec = load_spec(ASSIGNMENT)
     given = {f.name for f in spec.functions if f.given}
     assert all(t["score"] == 0 for t in released["tests"] if t["function"] not in given)
-    assert any(t["diagnosis"] == "not-implemented" for t in released["tests"])
+    assert any(t["diagnosis"] == "not-attempted" for t in released["tests"])
     assert "graded by your instructor" in text
     solved, _, seconds = terminal(venv, kit, "solved.ipynb")
     assert solved["score"] == solved["max_score"] == sum(c.points for c in spec.checks if c.visible)
