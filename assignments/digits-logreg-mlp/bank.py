@@ -7,14 +7,9 @@ width (it runs only when hidden = classes = 10), the batch formulas `h.T @ g`
 and `np.sum(g, axis=0)` applied to one 1-D sample, single-sample code built on
 `np.outer` fed a mini-batch, biases and derivatives mixed up.
 
-Method variants (`NeuralNet.*`) are written as plain functions taking `self`.
-Work-around for the engine: `grader selftest` appends `NeuralNet.m = _variant_m`
-to the notebook, but `--defs-only` (which selftest uses for variants) drops
-assignments to attributes, so the variant would never be installed. Each
-method variant therefore carries a `_hook` default argument: evaluated when
-the `def` runs in the notebook (`__name__ == "__main__"`), it installs the
-variant on the notebook's class; in this module it is just False. Remove the
-hooks once defs_only keeps `Class.attr = name`.
+Method variants (`NeuralNet.*`) are written as plain functions taking `self`;
+`grader selftest` appends `NeuralNet.m = _variant_m` to the notebook, which
+`--defs-only` keeps.
 """
 import numpy as np
 
@@ -142,8 +137,7 @@ def dsigmoid_tanh_formula(X):
 
 
 @mistake("NeuralNet.__init__", "b_o is sized with the hidden width instead of output_size (it only works when hidden = classes = 10)")
-def init_b_o_hidden_width(self, input_size, hidden_size, output_size,
-                          _hook=__name__ == "__main__" and setattr(NeuralNet, "__init__", lambda *a, **k: _variant___init__(*a, **k))):
+def init_b_o_hidden_width(self, input_size, hidden_size, output_size):
     self.W_h = np.random.uniform(size=(input_size, hidden_size), high=0.01, low=-0.01)
     self.b_h = np.zeros(hidden_size)
     self.W_o = np.random.uniform(size=(hidden_size, output_size), high=0.01, low=-0.01)
@@ -152,8 +146,7 @@ def init_b_o_hidden_width(self, input_size, hidden_size, output_size,
 
 
 @mistake("NeuralNet.__init__", "W_h is (hidden, input), the lecture's layout; with samples in rows X @ W_h needs (input, hidden)")
-def init_w_h_transposed(self, input_size, hidden_size, output_size,
-                        _hook=__name__ == "__main__" and setattr(NeuralNet, "__init__", lambda *a, **k: _variant___init__(*a, **k))):
+def init_w_h_transposed(self, input_size, hidden_size, output_size):
     self.W_h = np.random.uniform(size=(hidden_size, input_size), high=0.01, low=-0.01)
     self.b_h = np.zeros(hidden_size)
     self.W_o = np.random.uniform(size=(hidden_size, output_size), high=0.01, low=-0.01)
@@ -162,8 +155,7 @@ def init_w_h_transposed(self, input_size, hidden_size, output_size,
 
 
 @mistake("NeuralNet.__init__", "the biases are columns (size, 1) instead of vectors: one sample's output becomes 2-D")
-def init_biases_as_columns(self, input_size, hidden_size, output_size,
-                           _hook=__name__ == "__main__" and setattr(NeuralNet, "__init__", lambda *a, **k: _variant___init__(*a, **k))):
+def init_biases_as_columns(self, input_size, hidden_size, output_size):
     self.W_h = np.random.uniform(size=(input_size, hidden_size), high=0.01, low=-0.01)
     self.b_h = np.zeros((hidden_size, 1))
     self.W_o = np.random.uniform(size=(hidden_size, output_size), high=0.01, low=-0.01)
@@ -175,35 +167,35 @@ def init_biases_as_columns(self, input_size, hidden_size, output_size,
 
 
 @mistake("NeuralNet.forward_keep_activations", "h and z_h are returned in the wrong order: the tuple is (y, h, z_h)")
-def fka_h_zh_swapped(self, X, _hook=__name__ == "__main__" and setattr(NeuralNet, "forward_keep_activations", lambda *a, **k: _variant_forward_keep_activations(*a, **k))):
+def fka_h_zh_swapped(self, X):
     z_h = np.dot(X, self.W_h) + self.b_h
     h = sigmoid(z_h)
     return softmax(np.dot(h, self.W_o) + self.b_o), z_h, h
 
 
 @mistake("NeuralNet.forward_keep_activations", "the hidden bias b_h is left out of z_h")
-def fka_no_hidden_bias(self, X, _hook=__name__ == "__main__" and setattr(NeuralNet, "forward_keep_activations", lambda *a, **k: _variant_forward_keep_activations(*a, **k))):
+def fka_no_hidden_bias(self, X):
     z_h = np.dot(X, self.W_h)
     h = sigmoid(z_h)
     return softmax(np.dot(h, self.W_o) + self.b_o), h, z_h
 
 
 @mistake("NeuralNet.forward_keep_activations", "the output layer is fed z_h instead of h = sigmoid(z_h)")
-def fka_output_from_preactivation(self, X, _hook=__name__ == "__main__" and setattr(NeuralNet, "forward_keep_activations", lambda *a, **k: _variant_forward_keep_activations(*a, **k))):
+def fka_output_from_preactivation(self, X):
     z_h = np.dot(X, self.W_h) + self.b_h
     h = sigmoid(z_h)
     return softmax(np.dot(z_h, self.W_o) + self.b_o), h, z_h
 
 
 @mistake("NeuralNet.forward_keep_activations", "y is the output logits: the softmax is missing")
-def fka_no_softmax(self, X, _hook=__name__ == "__main__" and setattr(NeuralNet, "forward_keep_activations", lambda *a, **k: _variant_forward_keep_activations(*a, **k))):
+def fka_no_softmax(self, X):
     z_h = np.dot(X, self.W_h) + self.b_h
     h = sigmoid(z_h)
     return np.dot(h, self.W_o) + self.b_o, h, z_h
 
 
 @mistake("NeuralNet.forward", "forward returns the whole (y, h, z_h) tuple instead of the probabilities y")
-def forward_returns_tuple(self, X, _hook=__name__ == "__main__" and setattr(NeuralNet, "forward", lambda *a, **k: _variant_forward(*a, **k))):
+def forward_returns_tuple(self, X):
     return self.forward_keep_activations(X)
 
 
@@ -211,18 +203,18 @@ def forward_returns_tuple(self, X, _hook=__name__ == "__main__" and setattr(Neur
 
 
 @mistake("NeuralNet.loss", "the per-sample losses are summed instead of averaged over the samples")
-def loss_summed(self, X, y, _hook=__name__ == "__main__" and setattr(NeuralNet, "loss", lambda *a, **k: _variant_loss(*a, **k))):
+def loss_summed(self, X, y):
     Y = np.eye(self.output_size)[y]
     return -np.sum(Y * np.log(self.forward(X) + EPSILON))
 
 
 @mistake("NeuralNet.loss", "the labels are one-hot coded with 10 classes written as a number instead of self.output_size", named_by=("shape-mismatch",))
-def loss_ten_classes(self, X, y, _hook=__name__ == "__main__" and setattr(NeuralNet, "loss", lambda *a, **k: _variant_loss(*a, **k))):
+def loss_ten_classes(self, X, y):
     return nll(one_hot(10, y), self.forward(X))
 
 
 @mistake("NeuralNet.loss", "the mean is taken over samples and classes, so the loss is divided by the number of classes too")
-def loss_mean_over_classes(self, X, y, _hook=__name__ == "__main__" and setattr(NeuralNet, "loss", lambda *a, **k: _variant_loss(*a, **k))):
+def loss_mean_over_classes(self, X, y):
     Y = np.eye(self.output_size)[y]
     return -np.mean(Y * np.log(self.forward(X) + EPSILON))
 
@@ -233,7 +225,7 @@ def loss_mean_over_classes(self, X, y, _hook=__name__ == "__main__" and setattr(
 
 
 @mistake("NeuralNet.grad_loss", "the sigmoid derivative is forgotten: the hidden gradient is not multiplied by dsigmoid(z_h)")
-def grad_loss_no_dsigmoid(self, x, y_true, _hook=__name__ == "__main__" and setattr(NeuralNet, "grad_loss", lambda *a, **k: _variant_grad_loss(*a, **k))):
+def grad_loss_no_dsigmoid(self, x, y_true):
     y, h, z_h = self.forward_keep_activations(x)
     grad_z_o = y - one_hot(self.output_size, y_true)
     grad_z_h = np.dot(grad_z_o, self.W_o.T)
@@ -241,7 +233,7 @@ def grad_loss_no_dsigmoid(self, x, y_true, _hook=__name__ == "__main__" and seta
 
 
 @mistake("NeuralNet.grad_loss", "dsigmoid is taken of the activation h instead of the pre-activation z_h")
-def grad_loss_dsigmoid_of_h(self, x, y_true, _hook=__name__ == "__main__" and setattr(NeuralNet, "grad_loss", lambda *a, **k: _variant_grad_loss(*a, **k))):
+def grad_loss_dsigmoid_of_h(self, x, y_true):
     y, h, z_h = self.forward_keep_activations(x)
     grad_z_o = y - one_hot(self.output_size, y_true)
     grad_z_h = np.dot(grad_z_o, self.W_o.T) * dsigmoid(h)
@@ -249,7 +241,7 @@ def grad_loss_dsigmoid_of_h(self, x, y_true, _hook=__name__ == "__main__" and se
 
 
 @mistake("NeuralNet.grad_loss", "the W_o gradient is transposed: np.outer(grad_z_o, h) is (output, hidden), W_o is (hidden, output)")
-def grad_loss_w_o_transposed(self, x, y_true, _hook=__name__ == "__main__" and setattr(NeuralNet, "grad_loss", lambda *a, **k: _variant_grad_loss(*a, **k))):
+def grad_loss_w_o_transposed(self, x, y_true):
     y, h, z_h = self.forward_keep_activations(x)
     grad_z_o = y - one_hot(self.output_size, y_true)
     grad_z_h = np.dot(grad_z_o, self.W_o.T) * dsigmoid(z_h)
@@ -257,7 +249,7 @@ def grad_loss_w_o_transposed(self, x, y_true, _hook=__name__ == "__main__" and s
 
 
 @mistake("NeuralNet.grad_loss", "the bias gradients are swapped: b_o gets the hidden-layer gradient (sized with the hidden width) and b_h the output one")
-def grad_loss_bias_swapped(self, x, y_true, _hook=__name__ == "__main__" and setattr(NeuralNet, "grad_loss", lambda *a, **k: _variant_grad_loss(*a, **k))):
+def grad_loss_bias_swapped(self, x, y_true):
     y, h, z_h = self.forward_keep_activations(x)
     grad_z_o = y - one_hot(self.output_size, y_true)
     grad_z_h = np.dot(grad_z_o, self.W_o.T) * dsigmoid(z_h)
@@ -265,7 +257,7 @@ def grad_loss_bias_swapped(self, x, y_true, _hook=__name__ == "__main__" and set
 
 
 @mistake("NeuralNet.grad_loss", "the output error is one_hot - y instead of y - one_hot: every gradient has the wrong sign")
-def grad_loss_sign(self, x, y_true, _hook=__name__ == "__main__" and setattr(NeuralNet, "grad_loss", lambda *a, **k: _variant_grad_loss(*a, **k))):
+def grad_loss_sign(self, x, y_true):
     y, h, z_h = self.forward_keep_activations(x)
     grad_z_o = one_hot(self.output_size, y_true) - y
     grad_z_h = np.dot(grad_z_o, self.W_o.T) * dsigmoid(z_h)
@@ -273,7 +265,7 @@ def grad_loss_sign(self, x, y_true, _hook=__name__ == "__main__" and setattr(Neu
 
 
 @mistake("NeuralNet.grad_loss", "the one-sample code (np.outer) is used on a mini-batch: np.outer flattens the batch, so it handles one sample only")
-def grad_loss_single_sample_only(self, x, y_true, _hook=__name__ == "__main__" and setattr(NeuralNet, "grad_loss", lambda *a, **k: _variant_grad_loss(*a, **k))):
+def grad_loss_single_sample_only(self, x, y_true):
     y, h, z_h = self.forward_keep_activations(x)
     grad_z_o = y - one_hot(self.output_size, y_true)
     grad_z_h = np.dot(grad_z_o, self.W_o.T) * dsigmoid(z_h)
@@ -281,7 +273,7 @@ def grad_loss_single_sample_only(self, x, y_true, _hook=__name__ == "__main__" a
 
 
 @mistake("NeuralNet.grad_loss", "the mini-batch gradients are summed over the samples, not averaged (divide by the batch size)")
-def grad_loss_batch_summed(self, x, y_true, _hook=__name__ == "__main__" and setattr(NeuralNet, "grad_loss", lambda *a, **k: _variant_grad_loss(*a, **k))):
+def grad_loss_batch_summed(self, x, y_true):
     y, h, z_h = self.forward_keep_activations(x)
     X, H = np.atleast_2d(x), np.atleast_2d(h)
     grad_z_o = np.atleast_2d(y - one_hot(self.output_size, y_true))
@@ -290,7 +282,7 @@ def grad_loss_batch_summed(self, x, y_true, _hook=__name__ == "__main__" and set
 
 
 @mistake("NeuralNet.grad_loss", "on a mini-batch the bias gradients keep one row per sample: they are not averaged over the batch")
-def grad_loss_batch_bias_per_sample(self, x, y_true, _hook=__name__ == "__main__" and setattr(NeuralNet, "grad_loss", lambda *a, **k: _variant_grad_loss(*a, **k))):
+def grad_loss_batch_bias_per_sample(self, x, y_true):
     y, h, z_h = self.forward_keep_activations(x)
     X, H = np.atleast_2d(x), np.atleast_2d(h)
     n = X.shape[0]
@@ -301,7 +293,7 @@ def grad_loss_batch_bias_per_sample(self, x, y_true, _hook=__name__ == "__main__
 
 
 @mistake("NeuralNet.grad_loss", "the batch formulas (h.T @ g, sum over axis 0) are applied to one 1-D sample: .T does nothing to a 1-D vector, so the shapes do not line up unless hidden = classes", named_by=("shape-mismatch",))
-def grad_loss_1d_transpose(self, x, y_true, _hook=__name__ == "__main__" and setattr(NeuralNet, "grad_loss", lambda *a, **k: _variant_grad_loss(*a, **k))):
+def grad_loss_1d_transpose(self, x, y_true):
     y, h, z_h = self.forward_keep_activations(x)
     grad_z_o = y - one_hot(self.output_size, y_true)
     grad_z_h = np.dot(grad_z_o, self.W_o.T) * dsigmoid(z_h)
@@ -314,7 +306,7 @@ def grad_loss_1d_transpose(self, x, y_true, _hook=__name__ == "__main__" and set
 
 
 @mistake("NeuralNet.train", "the gradient is added instead of subtracted (gradient ascent)")
-def train_ascent(self, x, y, learning_rate, _hook=__name__ == "__main__" and setattr(NeuralNet, "train", lambda *a, **k: _variant_train(*a, **k))):
+def train_ascent(self, x, y, learning_rate):
     grads = self.grad_loss(x, y)
     self.W_h = self.W_h + learning_rate * grads["W_h"]
     self.b_h = self.b_h + learning_rate * grads["b_h"]
@@ -323,7 +315,7 @@ def train_ascent(self, x, y, learning_rate, _hook=__name__ == "__main__" and set
 
 
 @mistake("NeuralNet.train", "the output bias b_o is never updated")
-def train_b_o_not_updated(self, x, y, learning_rate, _hook=__name__ == "__main__" and setattr(NeuralNet, "train", lambda *a, **k: _variant_train(*a, **k))):
+def train_b_o_not_updated(self, x, y, learning_rate):
     grads = self.grad_loss(x, y)
     self.W_h = self.W_h - learning_rate * grads["W_h"]
     self.b_h = self.b_h - learning_rate * grads["b_h"]
@@ -331,7 +323,7 @@ def train_b_o_not_updated(self, x, y, learning_rate, _hook=__name__ == "__main__
 
 
 @mistake("NeuralNet.train", "the new weights go into local variables (W_h = ...) instead of self.W_h: the model never changes")
-def train_local_variables(self, x, y, learning_rate, _hook=__name__ == "__main__" and setattr(NeuralNet, "train", lambda *a, **k: _variant_train(*a, **k))):
+def train_local_variables(self, x, y, learning_rate):
     grads = self.grad_loss(x, y)
     W_h = self.W_h - learning_rate * grads["W_h"]  # noqa: F841
     b_h = self.b_h - learning_rate * grads["b_h"]  # noqa: F841
@@ -340,7 +332,7 @@ def train_local_variables(self, x, y, learning_rate, _hook=__name__ == "__main__
 
 
 @mistake("NeuralNet.train", "the learning rate is ignored: each step subtracts the whole gradient")
-def train_no_learning_rate(self, x, y, learning_rate, _hook=__name__ == "__main__" and setattr(NeuralNet, "train", lambda *a, **k: _variant_train(*a, **k))):
+def train_no_learning_rate(self, x, y, learning_rate):
     grads = self.grad_loss(x, y)
     self.W_h = self.W_h - grads["W_h"]
     self.b_h = self.b_h - grads["b_h"]
@@ -352,30 +344,30 @@ def train_no_learning_rate(self, x, y, learning_rate, _hook=__name__ == "__main_
 
 
 @mistake("NeuralNet.predict", "predict returns the class probabilities instead of the most probable class")
-def predict_probabilities(self, X, _hook=__name__ == "__main__" and setattr(NeuralNet, "predict", lambda *a, **k: _variant_predict(*a, **k))):
+def predict_probabilities(self, X):
     return self.forward(X)
 
 
 @mistake("NeuralNet.predict", "the argmax of a batch is taken down the columns (axis=0): one answer per class instead of per sample")
-def predict_axis_0(self, X, _hook=__name__ == "__main__" and setattr(NeuralNet, "predict", lambda *a, **k: _variant_predict(*a, **k))):
+def predict_axis_0(self, X):
     return np.argmax(self.forward(X), axis=0)
 
 
 @mistake("NeuralNet.predict", "argmax(axis=1) is applied to a single sample, whose 1-D probabilities have no axis 1", named_by=("raises",))
-def predict_batch_only(self, X, _hook=__name__ == "__main__" and setattr(NeuralNet, "predict", lambda *a, **k: _variant_predict(*a, **k))):
+def predict_batch_only(self, X):
     return np.argmax(self.forward(X), axis=1)
 
 
 @mistake("NeuralNet.accuracy", "accuracy is the number of correct predictions instead of their fraction")
-def accuracy_count(self, X, y, _hook=__name__ == "__main__" and setattr(NeuralNet, "accuracy", lambda *a, **k: _variant_accuracy(*a, **k))):
+def accuracy_count(self, X, y):
     return np.sum(np.argmax(self.forward(X), axis=1) == y)
 
 
 @mistake("NeuralNet.accuracy", "accuracy is a percentage (0-100) instead of a fraction (0-1)")
-def accuracy_percent(self, X, y, _hook=__name__ == "__main__" and setattr(NeuralNet, "accuracy", lambda *a, **k: _variant_accuracy(*a, **k))):
+def accuracy_percent(self, X, y):
     return 100 * np.mean(np.argmax(self.forward(X), axis=1) == y)
 
 
 @mistake("NeuralNet.accuracy", "the error rate (fraction of wrong predictions) is returned instead of the accuracy")
-def accuracy_error_rate(self, X, y, _hook=__name__ == "__main__" and setattr(NeuralNet, "accuracy", lambda *a, **k: _variant_accuracy(*a, **k))):
+def accuracy_error_rate(self, X, y):
     return np.mean(np.argmax(self.forward(X), axis=1) != y)
