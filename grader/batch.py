@@ -249,7 +249,8 @@ def _grade_all(todo: list[Submission], assignment: str, options, workers: int):
 
 def similar_pairs(results: list[Result], spec, threshold: float = 0.9) -> list[tuple[str, str, float]]:
     """Pairs of submissions whose graded functions are near-identical after normalising names."""
-    from grader import analysis
+    from grader.definitions import defined_functions
+    from grader.fingerprint import function_fingerprint, similarity
     from grader.load import NotebookError, load_notebook
 
     fingerprints: dict[str, str] = {}
@@ -259,15 +260,15 @@ def similar_pairs(results: list[Result], spec, threshold: float = 0.9) -> list[t
             nb = load_notebook(result.notebook, follow_symlinks=False)
         except (NotebookError, OSError):
             continue
-        defined = analysis.defined_functions(nb)
-        parts = [analysis.function_fingerprint(defined[name][-1].source) for name in sorted(wanted) if name in defined]
+        defined = defined_functions(nb)
+        parts = [function_fingerprint(defined[name][-1].source) for name in sorted(wanted) if name in defined]
         if len(parts) >= 3:
             fingerprints[result.submission] = "\n".join(parts)
     names = sorted(fingerprints)
     pairs = []
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            score = analysis.similarity(fingerprints[a], fingerprints[b])
+            score = similarity(fingerprints[a], fingerprints[b])
             if score >= threshold:
                 pairs.append((a, b, round(score, 3)))
     return sorted(pairs, key=lambda p: -p[2])

@@ -9,7 +9,6 @@ import argparse
 import os
 from dataclasses import replace
 import sys
-import time
 import traceback
 from pathlib import Path
 
@@ -164,7 +163,7 @@ def cmd_check(args) -> int:
     from grader.sandbox import clean_stale
 
     clean_stale()  # folders a killed run left behind
-    from grader import analysis
+    from grader.definitions import defined_functions
     from grader.grade import Grader
     from grader.load import NotebookError, assignment_id_hint, load_notebook
     from grader.result import write_atomic
@@ -178,7 +177,7 @@ def cmd_check(args) -> int:
         nb = load_notebook(args.notebook)
     except NotebookError as exc:
         raise UsageError(str(exc)) from None
-    assignment = args.assignment or guess_assignment(set(analysis.defined_functions(nb)), assignment_id_hint(nb))
+    assignment = args.assignment or guess_assignment(set(defined_functions(nb)), assignment_id_hint(nb))
     if not assignment:
         raise UsageError(f"{args.notebook}: cannot tell which assignment this is; name it with -a (see `grader list`)")
     spec = load_spec_or_usage(assignment)

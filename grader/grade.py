@@ -22,11 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from grader import analysis, bank, judging, inputs as input_gen
-from grader.compare import Policy, Verdict, compare
-from grader.execute import CallOutcome, HelperPolicy, Session, resolve_isolation
-from grader.judging import ERROR_CAUSES, compare_observation, error_diagnosis  # noqa: F401 (re-exported)
-from grader.refcall import call_limited
+from grader import bank, judging, inputs as input_gen
+from grader.cells import python2_reason, transform_cell, unparsable_cells
+from grader.definitions import close_names, defined_functions
+from grader.defsonly import defs_only
+from grader.fingerprint import function_fingerprint, similarity
+from grader.integrity import loaded_files, scan_integrity
+from grader.compare import Policy, Verdict
+from grader.execute import CallOutcome, Session, resolve_isolation
 from grader.load import Notebook, load_notebook
 from grader.result import Attention, CellOutcome, Execution, IntegrityFlag, Result, TestResult
 from grader.scoring import Scoring
@@ -272,12 +275,12 @@ class Grader:
         started = time.perf_counter()
         nb = notebook or load_notebook(path)
         submission = submission or submission_id(path)
-        py2 = analysis.python2_reason(nb)
+        py2 = python2_reason(nb)
         if py2:
             return self.invalid(path, py2, nb.content_hash, submission)
-        defined = analysis.defined_functions(nb)
+        defined = defined_functions(nb)
         self._notebook = nb
-        cells = [(c.index, analysis.defs_only(analysis.transform_cell(c.source)) if self.options.defs_only else c.source) for c in nb.code_cells()]
+        cells = [(c.index, defs_only(transform_cell(c.source)) if self.options.defs_only else c.source) for c in nb.code_cells()]
         isolation = self.options.isolation or resolve_isolation(self.options.sandbox.mode, self.options.limits)[0]
         if self._staged is None:
             self._staged = stage(self.options.sandbox)
@@ -285,7 +288,7 @@ class Grader:
             outcomes, status = session.run_cells(cells)
             machine = [] if self.options.defs_only else machine_failures(outcomes)
             if machine:  # grade the definitions anyway: an automatic definitions-only pass from the first such cell
-                rerun = [(i, analysis.defs_only(analysis.transform_cell(src))) for i, src in cells if i >= machine[0][0].index]
+                rerun = [(i, defs_only(transform_cell(src))) for i, src in cells if i >= machine[0][0].index]
                 session.run_cells([(i, src) for i, src in rerun if src.strip() != "pass"])
             scoring = Scoring(self, session, defined, outcomes)
             self._missing = {}
@@ -297,7 +300,7 @@ class Grader:
             student_seconds = session.student_seconds
             containment = session.containment
         seconds = time.perf_counter() - started
-        flags = tuple(IntegrityFlag(flag, detail) for flag, detail in analysis.scan_integrity(nb, self.handout)) + self.copy_flags(defined) + tuple(retry_flags)
+        flags = tuple(IntegrityFlag(flag, detail) for flag, detail in scan_integrity(nb, self.handout)) + self.copy_flags(defined) + tuple(retry_flags)
         attention = self.attention(nb, defined, scored, machine)
         return Result(
             assignment=self.spec.id,
@@ -346,7 +349,7 @@ class Grader:
         if reshaped or reordered:
             parts = ([f"return form accepted for {', '.join(reshaped)}"] if reshaped else []) + ([f"arguments matched by name for {', '.join(reordered)}"] if reordered else [])
             found.append(Attention("reshaped", "; ".join(parts)))
-        for cell, path, names in analysis.loaded_files(nb):
+        for cell, path, names in loaded_files(nb):
             what = f" (defines {', '.join(names)})" if names else ""
             found.append(Attention("solution-loaded", f"cell {cell}: %load {path} ran its code{what}; a person decides what is the student's"))
         return tuple(found)
@@ -358,12 +361,12 @@ class Grader:
             if fn.given or fn.name not in defined:
                 continue
             mine = defined[fn.name][-1]
-            if len(analysis.function_fingerprint(mine.source)) < MIN_FINGERPRINT:
+            if len(function_fingerprint(mine.source)) < MIN_FINGERPRINT:
                 continue  # too short to tell copying from writing the obvious
             if self.handout.is_handout_code(fn.name, mine.source):
                 continue  # the handout's own code (or what it dictates line by line) is nobody's copy
             for label, source in self.official_sources(fn.name):
-                score = analysis.similarity(mine.source, source)
+                score = similarity(mine.source, source)
                 if score >= 0.99:
                     flags.append(IntegrityFlag(f"matches-{label}", f"cell {mine.cell}: {fn.name} is the {label} solution's code up to names and formatting (similarity {score:.2f})"))
                     break
@@ -383,7 +386,7 @@ class Grader:
                 self._official[fn.name] = found
             solution = self.spec.folder / "solution.ipynb"
             if solution.exists():
-                for fname, definitions in analysis.defined_functions(load_notebook(solution)).items():
+                for fname, definitions in defined_functions(load_notebook(solution)).items():
                     if fname in self._official:
                         self._official[fname].append(("handout", definitions[-1].source))
         return self._official.get(name, [])
@@ -469,13 +472,13 @@ class Grader:
             if failed:
                 return f"{base} is defined in cell {cell}, but that cell failed ({failed[0].error}), so it never existed"
         pattern = re.compile(rf"^\s*(def|class)\s+{re.escape(base)}\b", re.M)
-        for cell, message in analysis.unparsable_cells(self._notebook) if self._notebook else []:
+        for cell, message in unparsable_cells(self._notebook) if self._notebook else []:
             source = next((c.source for c in self._notebook.cells if c.index == cell), "")
             if pattern.search(source):
                 return f"{base} is written in cell {cell}, but that cell has a SyntaxError ({message}), so it never ran"
         text = f"{name} is not defined in the notebook"
         params = self.spec.function(name).params
-        hints = analysis.close_names(name, params or None, defined)
+        hints = close_names(name, params or None, defined)
         if hints:
             text += "; did you mean: " + "; ".join(hints)
         return text

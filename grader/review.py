@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import secrets
 import threading
-import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.cookies import SimpleCookie

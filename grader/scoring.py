@@ -33,7 +33,7 @@ from grader import bank, judging
 from grader.compare import Policy, Verdict, compare
 from grader.execute import CallOutcome, HelperPolicy
 from grader.refcall import call_limited
-from grader.result import Attention, IntegrityFlag, TestResult
+from grader.result import Attention, IntegrityFlag
 
 # Diagnoses that say what is seen, not why: they stay whatever the output looks like.
 GENERIC = {"returns-none", "wrong-type", "wrong-length", "missing-keys", "wrong-shape", "wrong-size", "raises", "timeout",

@@ -17,13 +17,14 @@ import ast
 import functools
 import textwrap
 
-from grader import analysis
+from grader.definitions import defined_functions
+from grader.fingerprint import function_fingerprint, similarity
 from grader.load import Cell, Notebook
 
 
 @functools.lru_cache(maxsize=64)
 def _fingerprint(source: str) -> str:
-    return analysis.function_fingerprint(source)
+    return function_fingerprint(source)
 
 
 class Handout:
@@ -35,7 +36,7 @@ class Handout:
         if not source:
             return
         nb = Notebook("handout.py", (Cell(0, "code", source),), {}, "")
-        for name, found in analysis.defined_functions(nb).items():
+        for name, found in defined_functions(nb).items():
             # A template stub computes nothing, or is marked "TODO" as the handout marks what to write.
             self.definitions[name] = [(_fingerprint(d.source), is_stub(d.source) or "TODO" in d.source) for d in found]
 
@@ -53,7 +54,7 @@ class Handout:
     def is_handout_code(self, name: str, source: str, threshold: float = 0.9) -> bool:
         """True when `source` is the handout's given code for `name`, up to small edits."""
         for fingerprint, stub in self.definitions.get(name, ()):
-            if not stub and (fingerprint == _fingerprint(source) or analysis.similarity(source, _source_of(fingerprint)) >= threshold):
+            if not stub and (fingerprint == _fingerprint(source) or similarity(source, _source_of(fingerprint)) >= threshold):
                 return True
         return False
 

@@ -5,9 +5,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.analysis import (INTEGRITY_FLAGS, Definition, close_names, defined_functions, defs_only,
-                             function_fingerprint, python2_reason, scan_integrity, similarity,
-                             transform_cell, unparsable_cells)
+from grader.cells import python2_reason, transform_cell, unparsable_cells
+from grader.definitions import Definition, close_names, defined_functions
+from grader.defsonly import defs_only
+from grader.fingerprint import function_fingerprint, similarity
+from grader.integrity import INTEGRITY_FLAGS, scan_integrity
 from grader.load import load_notebook
 
 
@@ -384,7 +386,7 @@ def test_fingerprint_of_unparsable_source_is_whitespace_normalised():
 
 
 def test_defs_only_keeps_a_function_attached_to_a_class():
-    from grader.analysis import defs_only
+    from grader.defsonly import defs_only
 
     source = "def _v(self, x):\n    return x\nNeuralNet.grad_loss = _v\nnp.allclose = _v\nNeuralNet.x = compute()\n"
     kept = defs_only(source)
