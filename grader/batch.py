@@ -109,6 +109,10 @@ def _init_worker(assignment: str, options) -> None:
     from grader.spec import load_spec
 
     _GRADER = Grader(load_spec(assignment), options)
+    if options.isolation == "bwrap":
+        from grader import forkserver
+
+        forkserver.prestart(options.limits)
 
 
 def grade_one(submission: Submission) -> tuple[str, dict, float]:

@@ -62,6 +62,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default=None, metavar="SOURCE", help="data served to notebooks: embedded (default), fashion, or a folder of idx files (env GRADER_DATA)")
     parser.add_argument("--subsample", type=int, default=None, metavar="N", help="serve only the first N training images (faster grading)")
     parser.add_argument("--defs-only", action="store_true", help="run only definitions (imports, functions, classes, constants): skips top-level training")
+    parser.add_argument("--lean", action="store_true", help="leave out the top-level statements no graded function can observe (training runs, prints, plots); "
+                        "everything a function reads, and whatever may change it, still runs; the report lists what was left out")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,7 +130,7 @@ def options_from(args):
         except (IdxError, OSError) as exc:
             raise UsageError(f"--data: {exc}") from None
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.timeout, memory_bytes=int(args.memory * 1024**3))
-    return Options(limits=limits, sandbox=SandboxConfig(mode=args.sandbox, data_source=args.data, subsample=args.subsample), defs_only=args.defs_only)
+    return Options(limits=limits, sandbox=SandboxConfig(mode=args.sandbox, data_source=args.data, subsample=args.subsample), defs_only=args.defs_only, lean=args.lean)
 
 
 def load_spec_or_usage(assignment: str):

@@ -221,6 +221,18 @@ def server(limits: sandbox.Limits) -> ForkServer:
     return _SERVER
 
 
+def prestart(limits: sandbox.Limits) -> None:
+    """Start this process's warm process now (a pool or Dask worker's start-up), not in its first notebook's time.
+
+    A failure here is not reported: the first notebook tries again, and its proof decides warm or cold.
+    """
+    if why_cold() is None:
+        try:
+            server(limits)
+        except (WarmUnavailable, OSError):
+            pass
+
+
 def proven() -> bool:
     return _PROVEN
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from grader import bank, judging, inputs as input_gen
+from grader import bank, judging, lean, inputs as input_gen
 from grader.cells import python2_reason, transform_cell, unparsable_cells
 from grader.definitions import close_names, defined_functions
 from grader.defsonly import defs_only
@@ -46,6 +46,7 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     defs_only: bool = False
+    lean: bool = False  # leave out top-level statements no check can observe (grader/lean.py)
     isolation: str | None = None  # resolved once by the caller ("bwrap" | "rlimits"); None: resolve here
 
 
@@ -92,6 +93,7 @@ def grading_key(options: Options) -> dict[str, Any]:
         "data": data,
         "subsample": options.sandbox.subsample,
         "defs_only": options.defs_only,
+        "lean": options.lean and not options.defs_only,
     }
 
 
@@ -280,7 +282,13 @@ class Grader:
             return self.invalid(path, py2, nb.content_hash, submission)
         defined = defined_functions(nb)
         self._notebook = nb
-        cells = [(c.index, defs_only(transform_cell(c.source)) if self.options.defs_only else c.source) for c in nb.code_cells()]
+        cells = [(c.index, c.source) for c in nb.code_cells()]
+        skipped: tuple[str, ...] = ()
+        if self.options.defs_only:
+            cells = [(i, defs_only(transform_cell(src))) for i, src in cells]
+        elif self.options.lean:
+            lean_plan = lean.plan(cells)
+            cells, skipped = lean_plan.cells, tuple(map(str, lean_plan.skipped))
         isolation = self.options.isolation or resolve_isolation(self.options.sandbox.mode, self.options.limits)[0]
         if self._staged is None:
             self._staged = stage(self.options.sandbox)
@@ -315,6 +323,7 @@ class Grader:
                 containment=containment,
                 message="" if status == "ok" else summary_line(outcomes),
                 harness_seconds=round(max(seconds - student_seconds, 0.0), 3),
+                skipped=skipped,
             ),
             tests=tuple(tests),
             integrity=flags,

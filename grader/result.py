@@ -39,6 +39,7 @@ class Execution:
     containment: str = ""  # what the isolation contained, in words
     message: str = ""  # one line when the whole run went wrong
     harness_seconds: float = 0.0  # time not spent in the student's cells or calls
+    skipped: tuple[str, ...] = ()  # --lean: top-level statements not run, "cell 7, line 6: xtrain = ..."
 
 
 @dataclass(frozen=True)

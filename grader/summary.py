@@ -55,6 +55,8 @@ def print_summary(result: Result, color: bool = False, stream: TextIO | None = N
     line = f"Notebook ran: {ex.status} in {ex.seconds:.1f} s (isolation: {ex.isolation})"
     if ex.message:
         line += f" - {ex.message}"
+    if ex.skipped:
+        line += f"; lean run: {len(ex.skipped)} top-level statement{'s' if len(ex.skipped) != 1 else ''} that no graded function can observe not run"
     print(line, file=out)
     if result.attention and not student:  # for_students() drops them too; never on a student's screen
         print("\nA person should look at this submission because:", file=out)
