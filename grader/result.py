@@ -116,6 +116,7 @@ def result_from_dict(data: dict[str, Any]) -> Result:
     """Rebuild a Result from its JSON form (as written by Result.to_json)."""
     execution = dict(data["execution"])
     execution["cells"] = tuple(CellOutcome(**c) for c in execution.get("cells", ()))
+    execution["skipped"] = tuple(execution.get("skipped", ()))
     return Result(
         assignment=data["assignment"],
         submission=data["submission"],

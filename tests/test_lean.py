@@ -1,6 +1,7 @@
 """--lean: top-level statements nothing graded can observe are left out; everything a function can see runs."""
 from __future__ import annotations
 
+import json
 import time
 
 import nbformat
@@ -9,6 +10,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from grader.grade import Grader, Options
 from grader.lean import plan
+from grader.result import result_from_dict
 from grader.sandbox import Limits, SandboxConfig
 from grader.spec import load_spec
 
@@ -136,3 +138,4 @@ def test_grading_with_lean_skips_a_slow_top_level_run_and_says_so(tmp_path):
     relup = [t for t in result.tests if t.function == "relup"]
     assert relup and all(t.status == "passed" for t in relup)
     assert result.grading["lean"] is True
+    assert result_from_dict(json.loads(result.to_json())) == result  # as the gradebook stores and reads it
