@@ -25,6 +25,7 @@ def _manager():
     return TransformerManager()
 
 
+@functools.lru_cache(maxsize=1024)
 def transform_cell(source: str) -> str:
     """IPython syntax -> plain Python (IPython's own transformer); the source itself on failure."""
     try:

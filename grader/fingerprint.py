@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import textwrap
 
 from grader.cells import python_source
 
 
+@functools.lru_cache(maxsize=4096)  # the handout's and the solution's functions recur in every notebook
 def function_fingerprint(source: str) -> str:
     """Normalised code for copy detection: locals/arguments renamed v0, v1..., no docstrings, comments or annotations."""
     try:
@@ -28,9 +30,22 @@ def function_fingerprint(source: str) -> str:
     return ast.unparse(tree)
 
 
-def similarity(a: str, b: str) -> float:
-    """difflib ratio of the two functions' fingerprints (1.0: same code up to renaming)."""
-    return difflib.SequenceMatcher(None, function_fingerprint(a), function_fingerprint(b), autojunk=False).ratio()
+def similarity(a: str, b: str, at_least: float = 0.0) -> float:
+    """difflib ratio of the two functions' fingerprints (1.0: same code up to renaming).
+
+    With ``at_least``, a pair that cannot reach it gets difflib's cheap upper bound instead of the
+    ratio: enough to say "below", at a fraction of the cost.
+    """
+    first, second = function_fingerprint(a), function_fingerprint(b)
+    if first == second:
+        return 1.0
+    matcher = difflib.SequenceMatcher(None, first, second, autojunk=False)
+    if at_least:
+        for bound in (matcher.real_quick_ratio, matcher.quick_ratio):
+            value = bound()
+            if value < at_least:
+                return value
+    return matcher.ratio()
 
 
 def _drop_docstrings(tree: ast.AST) -> None:

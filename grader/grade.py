@@ -238,7 +238,7 @@ class Grader:
         self._notebook: Notebook | None = None  # the one being graded, for messages
         self._staged = None  # the files every notebook's folder holds, staged once per process
         self.handout = Handout(spec.handout_source(), {fn.name for fn in spec.functions})
-        self._missing: dict[str, str] = {}
+        self._missing: dict[str, tuple] = {}
 
     def candidates_for(self, probe: Probe) -> list[judging.Candidate]:
         return candidates(self.spec, probe)
@@ -287,8 +287,11 @@ class Grader:
         if self.options.defs_only:
             cells = [(i, defs_only(transform_cell(src))) for i, src in cells]
         elif self.options.lean:
-            lean_plan = lean.plan(cells)
-            cells, skipped = lean_plan.cells, tuple(map(str, lean_plan.skipped))
+            try:
+                lean_plan = lean.plan(cells)
+                cells, skipped = lean_plan.cells, tuple(map(str, lean_plan.skipped))
+            except (RecursionError, MemoryError, ValueError):  # code too deep to analyse: run every cell
+                pass
         isolation = self.options.isolation or resolve_isolation(self.options.sandbox.mode, self.options.limits)[0]
         if self._staged is None:
             self._staged = stage(self.options.sandbox)
@@ -299,9 +302,7 @@ class Grader:
                 rerun = [(i, defs_only(transform_cell(src))) for i, src in cells if i >= machine[0][0].index]
                 session.run_cells([(i, src) for i, src in rerun if src.strip() != "pass"])
             scoring = Scoring(self, session, defined, outcomes)
-            self._missing = {}
-            for fn in self.spec.functions:
-                self._missing[fn.name] = self.missing_text(fn.name, defined, outcomes)
+            self._missing = {fn.name: (defined, outcomes) for fn in self.spec.functions}  # explained on first use
             scored = scoring.run()
             tests = [self.test_result(probe, attempt, note, defined) for probe, attempt, note in scored]
             retry_flags = scoring.flags
@@ -375,7 +376,7 @@ class Grader:
             if self.handout.is_handout_code(fn.name, mine.source):
                 continue  # the handout's own code (or what it dictates line by line) is nobody's copy
             for label, source in self.official_sources(fn.name):
-                score = similarity(mine.source, source)
+                score = similarity(mine.source, source, at_least=0.99)
                 if score >= 0.99:
                     flags.append(IntegrityFlag(f"matches-{label}", f"cell {mine.cell}: {fn.name} is the {label} solution's code up to names and formatting (similarity {score:.2f})"))
                     break
@@ -404,7 +405,7 @@ class Grader:
         check = probe.check
         outcome, verdict = attempt.outcome, attempt.verdict
         if verdict is None:  # nothing to call under any name
-            return TestResult(check.name, check.function, "missing", 0.0, check.points, self._missing.pop(check.function, None) or f"{check.function} is missing (see above)",
+            return TestResult(check.name, check.function, "missing", 0.0, check.points, self._missing_once(check.function),
                               "missing", visibility=check.visibility)
         if verdict.diagnosis == "not-attempted":
             return TestResult(check.name, check.function, "missing", 0.0, check.points, verdict.message, "not-attempted", visibility=check.visibility)
@@ -472,6 +473,11 @@ class Grader:
         """Mistakes that earn no behavioural credit (e.g. minibatches never shuffled)."""
         module = self.spec.bank_module()
         return set(getattr(module, "NO_PARTIAL_CREDIT", ())) if module else set()
+
+    def _missing_once(self, name: str) -> str:
+        """Why ``name`` is missing, in full for its first test; "see above" for the others."""
+        context = self._missing.pop(name, None)
+        return self.missing_text(name, *context) if context else f"{name} is missing (see above)"
 
     def missing_text(self, name: str, defined: dict, outcomes: list[CellOutcome]) -> str:
         base = name.split(".")[0]
