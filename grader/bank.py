@@ -16,6 +16,7 @@ place of the right function, and must be caught and named.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import textwrap
 from dataclasses import dataclass
@@ -92,10 +93,13 @@ def partial_credit(function: str):
 
 def variants(module) -> list[Variant]:
     """Every variant in a bank module, in source order."""
-    if module is None:
-        return []
+    return [] if module is None else list(_variants(module))
+
+
+@functools.lru_cache(maxsize=64)  # asked for at every verdict; a bank module does not change once imported
+def _variants(module) -> tuple[Variant, ...]:
     found = [v.__variant__ for v in vars(module).values() if hasattr(v, "__variant__")]
-    return sorted(found, key=_source_line)
+    return tuple(sorted(found, key=_source_line))
 
 
 def _source_line(variant: Variant) -> int:
