@@ -355,9 +355,11 @@ class Grader:
         if renamed:
             found.append(Attention("renamed", "accepted under another name: " + "; ".join(renamed)))
         reshaped = sorted({p.check.function for p, a, _ in scored if a.verdict and a.verdict.diagnosis == "open-return"})
-        reordered = sorted({p.check.function for p, a, _ in scored if a.notes})
-        if reshaped or reordered:
+        reordered = sorted({p.check.function for p, a, _ in scored if a.notes and not a.bound})
+        bound = sorted({f"{p.check.function} as {a.bound}" for p, a, _ in scored if a.bound and a.verdict and a.verdict.passed})
+        if reshaped or reordered or bound:
             parts = ([f"return form accepted for {', '.join(reshaped)}"] if reshaped else []) + ([f"arguments matched by name for {', '.join(reordered)}"] if reordered else [])
+            parts += [f"its own parameters bound by meaning (check how): {'; '.join(bound)}"] if bound else []
             found.append(Attention("reshaped", "; ".join(parts)))
         for cell, path, names in loaded_files(nb):
             what = f" (defines {', '.join(names)})" if names else ""

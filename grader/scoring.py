@@ -13,6 +13,8 @@ results, in three passes:
 2. discovery: a graded name still absent is looked for among the notebook's other functions
    whose signature fits; one that behaves like the reference earns the spec's `rename_credit`
    ("found as `error_rate`").
+   A signature of the student's own is then bound by meaning (grader/rebind.py, binding.py): in
+   discovery, and for a graded name the student defined with other parameters.
 3. "one bug costs once": a failed check whose declared helpers failed their own checks is run
    again with the reference in their place: functions, methods of the same class (the object's
    state goes along) and helpers that read or set globals (`globals` in the spec).
@@ -53,6 +55,8 @@ class Attempt:
     found_as: str = ""  # the student's own name for a renamed function
     variant: str = ""  # the known API variant used, in words
     notes: list[str] = field(default_factory=list)
+    recipe: Any = None  # binding.Recipe when its parameters were bound by meaning (grader/rebind.py)
+    bound: str = ""  # that binding, in words
 
 
 def _plain_params(params) -> list[str]:
@@ -149,6 +153,9 @@ class Scoring:
         self.flags: list[IntegrityFlag] = []
         self.attention: list[Attention] = []
         self.targets = {fn.name: self.handout.student_definition(fn.name, defined.get(fn.name, [])) for fn in self.spec.functions}
+        from grader.rebind import Rebinder  # rebind builds on this module's Attempt
+
+        self.rebinder = Rebinder(self)
 
     # ------------------------------------------------------------ pass 1
 
@@ -241,21 +248,32 @@ class Scoring:
                 continue
             best = None
             for candidate in self.candidate_names(name, own_names | set(), claimed, positions):
-                results = []
+                results, unfit = [], False
                 for i in positions:
                     probe = self.grader.probes[i]
                     payload = probe.payload
                     params = self.defined[candidate][-1].params
                     moved = arguments_by_name(fn.params, params, payload)
                     payload = moved if moved is not None else payload
+                    bound = None
                     if not fits(params, payload):
-                        results = []
-                        break
+                        bound = self.rebinder.attempt(i, probe, candidate, self.defined[candidate][-1], probe.call, found_as=candidate)
+                        if bound is None:  # kept only when another check's call, bound by meaning, passes
+                            text = f"{candidate}({', '.join(params)}) cannot take this check's arguments, and no binding of its parameters by meaning passes"
+                            results.append((i, self.rebinder.first_failed or Attempt(dict(probe.call, function=candidate), payload, CallOutcome("error", error=text),
+                                                                                      Verdict(False, text, "wrong-signature"), found_as=candidate)))
+                            unfit = True
+                            continue
                     call = dict(probe.call, function=candidate)
-                    attempt = Attempt(call, payload, self.session.call(call, payload), None, found_as=candidate)
-                    attempt.verdict = self.judge(probe, attempt) if attempt.outcome.status != "missing" else Verdict(False, "", "raises")
+                    attempt = bound or Attempt(call, payload, self.session.call(call, payload), None, found_as=candidate)
+                    if bound is None:
+                        attempt.verdict = self.judge(probe, attempt) if attempt.outcome.status != "missing" else Verdict(False, "", "raises")
+                    if not attempt.verdict.passed and attempt.outcome.status != "missing":  # its own signature, bound by meaning
+                        attempt = self.rebinder.attempt(i, probe, candidate, self.defined[candidate][-1], probe.call, found_as=candidate) or attempt
                     results.append((i, attempt))
                 points = sum(self.grader.probes[i].check.points + 1e-3 for i, a in results if a.verdict and a.verdict.passed)
+                if unfit and not any(a.bound for _, a in results):
+                    continue  # a function that cannot take these arguments, bound or not, is not this one
                 if results and points > 0 and (best is None or points > best[0]):
                     best = (points, candidate, results)
             if best is not None:
@@ -373,11 +391,16 @@ class Scoring:
         for i, p in enumerate(probes):
             by_function.setdefault(p.check.function, []).append(i)
         self.discover(by_function)
+        self.rebinder.reshape(by_function)
         self.consistent_causes(by_function)
         broken = {probes[i].check.function for i, a in enumerate(self.attempts) if a.verdict is None or not a.verdict.passed}
         out = []
-        for probe, attempt in zip(probes, self.attempts):
+        for index, (probe, attempt) in enumerate(zip(probes, self.attempts)):
             verdict, note = self.retry(probe, attempt, broken)
+            rebound = None if verdict is None or verdict.passed else self.rebinder.retry(index, probe, attempt, broken)
+            if rebound is not None:  # its own signature, bound by meaning, passes with the reference's helpers
+                attempt, verdict, note = rebound[0], rebound[1], ""
+                self.attempts[index] = attempt
             attempt.verdict = verdict
             out.append((probe, attempt, note))
         asked: dict[str, set[str]] = {}

@@ -80,6 +80,7 @@ FUNCTION_DOCS = {
     "variants": "known variants of the handout's own API, tried when the name is absent: [{ method|function = NAME, kwargs = {...} }]",
     "rename_credit": "fraction of the points (0-1, default 1) for a function found under another name",
     "globals": "module globals it reads or sets: a retry's reference stand-in reads and writes them too",
+    "takes_results_of": "graded functions whose results a student's own signature may take instead of computing them (003's back_propagation(forward_res, y)): such a parameter gets the student's own function's results on the check's inputs",
 }
 
 VISIBILITIES = ("visible", "after_due", "hidden")
@@ -140,6 +141,7 @@ class Function:
     variants: tuple[dict, ...] = ()  # other spellings of the handout's own API: {"method"|"function": name, "kwargs": {...}}
     rename_credit: float = 1.0  # credit for a function found under another name
     globals: tuple[str, ...] = ()  # globals it reads or sets (stateful retries)
+    takes_results_of: tuple[str, ...] = ()  # producers whose results a parameter may stand for (parameters by meaning)
 
 
 @dataclass(frozen=True)
@@ -335,7 +337,7 @@ class _Checker:
         for key, value in body.items():
             if key not in FUNCTION_KEYS:
                 self.fail(key, f"is not a function key (known: {', '.join(FUNCTION_KEYS)})")
-            if key in ("helpers", "params", "returns", "open_return", "globals") and not _str_list(value):
+            if key in ("helpers", "params", "returns", "open_return", "globals", "takes_results_of") and not _str_list(value):
                 self.fail(key, f"{_q(value)} is not a list of names")
             if key == "rename_credit" and not (_is_number(value) and 0 <= value <= 1):
                 self.fail(key, f"{_q(value)} is not a number between 0 and 1")
@@ -348,6 +350,9 @@ class _Checker:
         for part in body.get("open_return", []):
             if part not in body.get("returns", []):
                 self.fail("open_return", f"{_q(part)} is not one of the function's returns {_q(body.get('returns', []))}")
+        for producer in body.get("takes_results_of", []):
+            if producer not in functions or producer == name:
+                self.fail("takes_results_of", f"{_q(producer)} is not another function declared under [functions]")
         for helper in body.get("helpers", []):
             if helper not in functions:
                 self.fail("helpers", f"{_q(helper)} is not declared under [functions]")
@@ -646,6 +651,7 @@ def load_spec(assignment_id: str | os.PathLike[str], root: Path | None = None) -
             variants=tuple(dict(v) for v in body.get("variants", ())),
             rename_credit=float(body.get("rename_credit", 1.0)),
             globals=_tuple(body.get("globals")),
+            takes_results_of=_tuple(body.get("takes_results_of")),
         )
         for name, body in raw.get("functions", {}).items()
     )

@@ -400,6 +400,8 @@ def do_call(shell, message, arrays, stdout: CappedStream, stderr: CappedStream):
     for name, value in inputs.get("globals", {}).items():
         ns[name] = value
     args, kwargs = inputs.get("args", []), inputs.get("kwargs", {})
+    for param, name in (spec.get("bind_globals") or {}).items():  # weights as parameters: the very globals just set
+        kwargs[param] = ns.get(name)
     before = snapshot(args)
     obj = None
     start_timer(spec.get("timeout", 30))

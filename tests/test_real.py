@@ -44,25 +44,23 @@ def _tests_of(result, function: str):
 
 # Not reached yet (issue 11 left open; see the closing note): each names what is missing.
 NOT_YET = {
-    ("ffnn-pure-numpy/script_idx1_names_nested_returns.py", "preprocess_images"): "min-max scaling fails the hidden divide-by-255 check",
-    ("ffnn-pure-numpy/script_idx1_names_nested_returns.py", "backpropagation"): "back_propagation(forward_res, y) takes the forward results: parameters by meaning",
-    ("ffnn-pure-numpy/script_idx1_names_nested_returns.py", "update_weights"): "weight_updates(back_res, lr) takes a container of changes",
-    ("ffnn-pure-numpy/script_idx1_names_nested_returns.py", "train_batched"): "train(number_epoch, learning_rate, batch_size) reads global data",
+    ("ffnn-pure-numpy/script_idx1_names_nested_returns.py", "preprocess_images"): "min-max scaling fails the hidden divide-by-255 check (a judgement, issue 11 item 3.4)",
+    ("ffnn-pure-numpy/script_idx1_names_nested_returns.py", "train_batched"): "train(number_epoch, learning_rate, batch_size) is bound by meaning (global data too) and trains right, but returns nothing: the hidden 'returns the list of test errors' check fails",
     ("ffnn-pure-numpy/absolute_users_path_backprop_y_x.py", "compute_error"): "a percentage is a banked mistake in this spec",
-    ("ffnn-pure-numpy/mnist_folder_lists_crash_after_training.py", "forward_pass"): "list return forms of this file",
-    ("ffnn-pure-numpy/mnist_folder_lists_crash_after_training.py", "backpropagation"): "takes the forward results",
-    ("ffnn-pure-numpy/mnist_folder_lists_crash_after_training.py", "update_weights"): "update_weight's own signature",
-    ("ffnn-pure-numpy/mnist_folder_lists_crash_after_training.py", "train_batched"): "batch_training's own signature",
-    ("ffnn-pure-numpy/notebook_tqdm_renamed_weights_as_args.ipynb", "preprocess_images"): "renamed with weights as parameters",
-    ("ffnn-pure-numpy/notebook_tqdm_renamed_weights_as_args.ipynb", "forward_pass"): "weights passed as parameters, not globals",
-    ("ffnn-pure-numpy/notebook_tqdm_renamed_weights_as_args.ipynb", "backpropagation"): "weights passed as parameters, not globals",
-    ("ffnn-pure-numpy/notebook_tqdm_renamed_weights_as_args.ipynb", "compute_error"): "compute_batch_error beside a log-loss compute_error",
-    ("mlp-scalar-to-tensor/class_state_on_self_static_helpers.py", "softmax"): "only the @staticmethod softmax of a class is right; methods are not discovered",
+    ("ffnn-pure-numpy/mnist_folder_lists_crash_after_training.py", "forward_pass"): "a single input gives (1, n) rows where the check asks for 1-D z's and a's",
+    ("ffnn-pure-numpy/mnist_folder_lists_crash_after_training.py", "train_batched"): "batch_training is bound by meaning and trains right, but returns nothing: the hidden 'returns the list of test errors' check fails",
+    ("ffnn-pure-numpy/notebook_tqdm_renamed_weights_as_args.ipynb", "preprocess_images"): "min-max scaling fails the hidden divide-by-255 check (a judgement)",
+    ("ffnn-pure-numpy/notebook_tqdm_renamed_weights_as_args.ipynb", "forward_pass"): "forward_pass_one_image(vec, w_1, w_2, w_3) binds (weights as parameters), but fails on a batch and gives (1, n) rows for one input",
+    ("ffnn-pure-numpy/notebook_tqdm_renamed_weights_as_args.ipynb", "backpropagation"): "its forward pass passes no check, so there are no results of the student's own to bind; a batch is out of reach of a one-image forward",
+    ("ffnn-pure-numpy/notebook_tqdm_renamed_weights_as_args.ipynb", "compute_error"): "compute_batch_error beside a log-loss compute_error: a graded name that is defined is not looked for elsewhere",
+    ("mlp-scalar-to-tensor/class_state_on_self_static_helpers.py", "softmax"): "neither the module-level softmax (lists: one vector only) nor the static TensorNet.softmax (axis=1: batches only) passes every check; static methods are not discovered",
 }
 NOT_YET_SCORE = {
-    "ffnn-pure-numpy/script_idx1_names_nested_returns.py", "ffnn-pure-numpy/absolute_users_path_backprop_y_x.py",
-    "ffnn-pure-numpy/mnist_folder_lists_crash_after_training.py", "ffnn-pure-numpy/notebook_tqdm_renamed_weights_as_args.ipynb",
-    "mlp-scalar-to-tensor/class_state_on_self_static_helpers.py",
+    "ffnn-pure-numpy/script_idx1_names_nested_returns.py": "the score is in range (about 41/50); defs-only-fallback is expected, but the top-level training ends within the cell limit on a fast machine",
+    "ffnn-pure-numpy/mnist_folder_lists_crash_after_training.py": "the score is in range (about 46/50); defs-only-fallback is expected, but whether the top-level training hits the cell limit depends on the machine",
+    "ffnn-pure-numpy/absolute_users_path_backprop_y_x.py": "about 18/50: compute_error's percentage is a banked mistake, backpropagation and weight_update earn no partial credit",
+    "ffnn-pure-numpy/notebook_tqdm_renamed_weights_as_args.ipynb": "about 15/50: the one-image forward pass fails the batch and 1-D checks, so backpropagation has nothing to bind",
+    "mlp-scalar-to-tensor/class_state_on_self_static_helpers.py": "softmax is not reached (see NOT_YET)",
 }
 
 
@@ -100,7 +98,7 @@ def test_each_function_is_graded_as_a_careful_ta_would(name, function, verdict):
         assert sum(t.score for t in tests) < sum(t.max_score for t in tests) or not charged, shown
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, id=n.split("/")[1], marks=[pytest.mark.xfail(reason="score range not reached yet", strict=False)]
+@pytest.mark.parametrize("name", [pytest.param(n, id=n.split("/")[1], marks=[pytest.mark.xfail(reason=NOT_YET_SCORE[n], strict=False)]
                                                 if n in NOT_YET_SCORE else []) for n in sorted(EXPECTED)])
 def test_score_attention_and_flags(name):
     expected = EXPECTED[name]
