@@ -125,3 +125,18 @@ def test_the_students_own_definition_is_graded_not_the_handouts_later_cell():
     softmax = _tests_of(result, "softmax")
     assert all(t.score == 0 for t in softmax)
     assert any("your own (cell 3)" in t.output for t in softmax)
+
+
+def test_backpropagation_that_applies_its_own_changes_earns_partial_credit():
+    """003: back-propagation computing the right changes but returning w - 0.001 dw (the update done inside)."""
+    result = result_for("ffnn-pure-numpy/absolute_users_path_backprop_y_x.py")
+    single = [t for t in _tests_of(result, "backpropagation") if "single sample" in t.name]
+    assert single and 0 < single[0].score < single[0].max_score, single
+    assert "w_i - 0.001 dw_i" in single[0].output
+
+
+def test_what_the_handout_does_not_ask_is_reported_but_not_charged():
+    """003's Task 14 displays the errors each epoch: returning them is optional."""
+    result = result_for("ffnn-pure-numpy/mnist_folder_lists_crash_after_training.py")
+    returns = [t for t in result.tests if "returns the list of test errors" in t.name]
+    assert len(returns) == 2 and all(t.max_score == 0 for t in returns)
