@@ -252,9 +252,10 @@ def _grade_all(todo: list[Submission], assignment: str, options, workers: int):
 
 
 def similar_pairs(results: list[Result], spec, threshold: float = 0.9) -> list[tuple[str, str, float]]:
-    """Pairs of submissions whose graded functions are near-identical after normalising names."""
+    """Pairs of submissions whose graded functions are near-identical after normalising names (grader/similar.py)."""
+    from grader import similar
     from grader.definitions import defined_functions
-    from grader.fingerprint import function_fingerprint, similarity
+    from grader.fingerprint import function_fingerprint
     from grader.load import NotebookError, load_notebook
 
     fingerprints: dict[str, str] = {}
@@ -268,11 +269,4 @@ def similar_pairs(results: list[Result], spec, threshold: float = 0.9) -> list[t
         parts = [function_fingerprint(defined[name][-1].source) for name in sorted(wanted) if name in defined]
         if len(parts) >= 3:
             fingerprints[result.submission] = "\n".join(parts)
-    names = sorted(fingerprints)
-    pairs = []
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            score = similarity(fingerprints[a], fingerprints[b])
-            if score >= threshold:
-                pairs.append((a, b, round(score, 3)))
-    return sorted(pairs, key=lambda p: -p[2])
+    return similar.similar_pairs(fingerprints, threshold)

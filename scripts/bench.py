@@ -176,6 +176,27 @@ def bench_nbgrader(count: int, jobs: int = 2, default_env: bool = False) -> None
     print()
 
 
+def bench_similar(count: int) -> None:
+    """The class-wide copy check (grader/similar.py) on `count` different made-up programs plus one copy."""
+    import numpy as np
+
+    from grader import similar
+
+    rng = np.random.default_rng(3)
+    names = [f"v{i}" for i in range(40)] + ["np.dot", "np.exp", "np.sum", "np.maximum", "np.log", "np.mean"]
+
+    def program() -> str:
+        return "def f(v0, v1):\n" + "\n".join(
+            f"    {a} = {b}({c}, {rng.integers(0, 9)}) + {rng.choice(names)} * {rng.integers(0, 99)}"
+            for a, b, c in (rng.choice(names, 3) for _ in range(60)))
+
+    fingerprints = {f"s{i:05d}": program() for i in range(count)}
+    fingerprints["copy"] = fingerprints["s00000"]
+    started = time.perf_counter()
+    pairs = similar.similar_pairs(fingerprints)
+    print(f"| similar pairs, {count + 1} submissions ({count * (count + 1) // 2} pairs) | {time.perf_counter() - started:.1f} s | {len(pairs)} found |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=10, help="notebooks to generate (default 10)")
@@ -183,6 +204,7 @@ def main() -> None:
     parser.add_argument("--nbgrader", type=int, default=0, metavar="N", help="also compare with nbgrader autograde on N plain notebooks")
     parser.add_argument("--nbgrader-default-env", action="store_true", help="run nbgrader without limiting BLAS threads (as it runs by default)")
     parser.add_argument("--no-cluster", action="store_true", help="skip the --cluster local:2 row")
+    parser.add_argument("--similar", type=int, default=0, metavar="N", help="also time the class copy check on N submissions")
     args = parser.parse_args()
     isolation, why_not = resolve_isolation("auto")
     options = Options(defs_only=not args.full, isolation=isolation)
@@ -206,6 +228,9 @@ def main() -> None:
                 bench_batch(folder, "--cluster local:2, warm start", options, cluster="local:2")
             except ImportError:
                 print('| --cluster local:2 | (pip install -e ".[cluster]") |')
+    if args.similar:
+        print("\n## the class-wide copy check\n\n| run | wall | result |\n|---|---|---|")
+        bench_similar(args.similar)
     if args.nbgrader:
         print(f"\n## {args.nbgrader} plain notebooks with their training cells: grader vs nbgrader, side by side\n")
         print("| command | notebooks | wall | per notebook |")
