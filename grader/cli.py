@@ -23,6 +23,7 @@ EXAMPLES = {
     "selftest": "grader selftest                 # every assignment\n  grader selftest -a shallow-backprop --quick",
     "export": "grader export -o reports/ --format canvas",
     "release": "grader release -a shallow-backprop -o handout/",
+    "gradescope-result": "grader gradescope-result /tmp/result.json /autograder/results/results.json --error-file /tmp/stderr.txt",
     "review": "grader review -o reports/               # prints http://127.0.0.1:PORT/?token=...\n"
     "  grader review -o reports/ -a mlp-scalar-to-tensor --who alice --port 8765",
 }
@@ -101,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     export = command("export", "Rewrite grades.csv, canvas.csv, Gradescope results and index.html from the gradebook.")
     export.add_argument("-o", "--outdir", default="reports", help="the folder holding gradebook.sqlite (default reports/)")
     export.add_argument("--format", choices=("all", "csv", "canvas", "gradescope"), default="all")
+
+    gradescope = command("gradescope-result", "Gradescope's results.json from one `grader check --json` result (inside Gradescope's container).")
+    gradescope.add_argument("result", metavar="RESULT.json", help="written by grader check --json")
+    gradescope.add_argument("target", metavar="RESULTS.json", help="where Gradescope reads the score (/autograder/results/results.json)")
+    gradescope.add_argument("--error-file", metavar="FILE", help="grader check's stderr: the explanation when RESULT.json is missing or unreadable")
 
     review = command("review", "Grade the written answers, plots and discussions by hand, on a local web page over a graded class.")
     review.add_argument("-o", "--outdir", default="reports", help="the folder holding gradebook.sqlite (default reports/)")
@@ -328,7 +334,14 @@ def cmd_review(args) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "check": cmd_check, "grade": cmd_grade, "selftest": cmd_selftest, "export": cmd_export, "release": cmd_release, "review": cmd_review}
+def cmd_gradescope_result(args) -> int:
+    from grader.exports import gradescope_from_result
+
+    gradescope_from_result(Path(args.result), Path(args.target), args.error_file)
+    return 0
+
+
+COMMANDS = {"gradescope-result": cmd_gradescope_result, "list": cmd_list, "check": cmd_check, "grade": cmd_grade, "selftest": cmd_selftest, "export": cmd_export, "release": cmd_release, "review": cmd_review}
 
 
 def main(argv: list[str] | None = None) -> int:

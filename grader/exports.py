@@ -272,7 +272,7 @@ shopt -s nullglob
 notebooks=(/autograder/submission/*.ipynb)
 if [ "${{#notebooks[@]}}" -eq 0 ]; then
     echo "No .ipynb file was submitted." > /tmp/grader-stderr.txt
-    python3 -m grader.exports gradescope /tmp/result.json /autograder/results/results.json \\
+    grader gradescope-result /tmp/result.json /autograder/results/results.json \\
         --error-file /tmp/grader-stderr.txt
     exit 0
 fi
@@ -283,31 +283,14 @@ status=$?
 cat /tmp/grader-stderr.txt >&2
 echo "grader check exited with status $status"
 
-python3 -m grader.exports gradescope /tmp/result.json /autograder/results/results.json \\
+grader gradescope-result /tmp/result.json /autograder/results/results.json \\
     --error-file /tmp/grader-stderr.txt
 """
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m grader.exports gradescope RESULT.json RESULTS.json [--error-file F]`.
-
-    Exit 0 when results.json was written (from the Result, or a zero-score explanation when
-    the Result is missing or unreadable); 2 for a usage error.
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    usage = "usage: python -m grader.exports gradescope RESULT.json RESULTS.json [--error-file FILE]"
-    error_file = None
-    if "--error-file" in args:
-        k = args.index("--error-file")
-        if k + 1 >= len(args):
-            print(usage, file=sys.stderr)
-            return 2
-        error_file = args[k + 1]
-        del args[k:k + 2]
-    if len(args) != 3 or args[0] != "gradescope":
-        print(usage, file=sys.stderr)
-        return 2
-    source, target = Path(args[1]), Path(args[2])
+def gradescope_from_result(source: Path, target: Path, error_file: str | None = None) -> None:
+    """Gradescope's results.json from a `grader check --json` Result; when the Result is missing or
+    unreadable, a zero-score results.json that explains why (the checker's stderr, if there is any)."""
     try:
         result = result_from_dict(json.loads(source.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -317,9 +300,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not message.strip():
             message = f"{source}: no usable result ({type(exc).__name__}: {exc})"
         write_atomic(target, _dump(gradescope_failure(message)))
-        return 0
+        return
     write_gradescope(result, target)
-    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m grader.exports gradescope RESULT.json RESULTS.json [--error-file F]`: kept for
+    autograder images built before `grader gradescope-result`, which it now is (grader/cli.py)."""
+    from grader.cli import main as cli_main
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] != "gradescope":
+        print("usage: python -m grader.exports gradescope RESULT.json RESULTS.json [--error-file FILE]", file=sys.stderr)
+        return 2
+    return cli_main(["gradescope-result", *args[1:]])
 
 
 if __name__ == "__main__":

@@ -248,7 +248,7 @@ def test_run_autograder_script():
     assert script.startswith("#!/usr/bin/env bash\n")
     assert "pip install" in script and "/autograder/source" in script
     assert "grader check" in script and "-a shallow-backprop --json /tmp/result.json" in script
-    assert "python3 -m grader.exports gradescope /tmp/result.json /autograder/results/results.json" in script
+    assert "grader gradescope-result /tmp/result.json /autograder/results/results.json" in script
     assert "'x; rm -rf /'" in run_autograder_script("x; rm -rf /"), "assignment id is shell-quoted"
 
 
