@@ -71,6 +71,10 @@ def _grader_for(assignment: str, options):
     key = (assignment, _options_digest(options))
     if key not in _GRADERS:
         _GRADERS[key] = Grader(load_spec(assignment), options)
+        if options.isolation == "bwrap":  # the warm process starts with the Grader, as in a pool worker
+            from grader import forkserver
+
+            forkserver.prestart(options.limits)
     return _GRADERS[key]
 
 
