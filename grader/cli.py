@@ -39,8 +39,8 @@ class InternalFault(Exception):
 
 def resolve_sandbox(options, refuse_fallback: bool):
     """Prove the isolation works once, before any notebook runs; the options then carry it."""
-    from grader.execute import HarnessFault, resolve_isolation
-    from grader.sandbox import SandboxError
+    from grader.run.execute import HarnessFault, resolve_isolation
+    from grader.run.sandbox import SandboxError
 
     try:
         isolation, why_not = resolve_isolation(options.sandbox.mode, options.limits)
@@ -122,8 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def options_from(args):
-    from grader.grade import Options
-    from grader.sandbox import Limits, SandboxConfig
+    from grader.pipeline.grade import Options
+    from grader.run.sandbox import Limits, SandboxConfig
 
     for name in ("cell_timeout", "timeout", "memory"):
         if getattr(args, name) <= 0:
@@ -140,7 +140,7 @@ def options_from(args):
 
 
 def load_spec_or_usage(assignment: str):
-    from grader.spec import SpecError, load_spec
+    from grader.checks.spec import SpecError, load_spec
 
     try:
         return load_spec(assignment)
@@ -152,7 +152,7 @@ def load_spec_or_usage(assignment: str):
 
 
 def cmd_list(args) -> int:
-    from grader.spec import list_assignments
+    from grader.checks.spec import list_assignments
 
     for assignment in list_assignments():
         spec = load_spec_or_usage(assignment)
@@ -168,17 +168,17 @@ def cmd_list(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from grader.sandbox import clean_stale
+    from grader.run.sandbox import clean_stale
 
     clean_stale()  # folders a killed run left behind
-    from grader.definitions import defined_functions
-    from grader.grade import Grader
-    from grader.load import NotebookError, assignment_id_hint, load_notebook
+    from grader.notebook.definitions import defined_functions
+    from grader.pipeline.grade import Grader
+    from grader.notebook.load import NotebookError, assignment_id_hint, load_notebook
     from grader.result import write_atomic
-    from grader.execute import HarnessFault
-    from grader.sandbox import SandboxError
-    from grader.spec import guess_assignment
-    from grader.summary import print_summary
+    from grader.run.execute import HarnessFault
+    from grader.run.sandbox import SandboxError
+    from grader.checks.spec import guess_assignment
+    from grader.outputs.summary import print_summary
 
     options = options_from(args)
     try:
@@ -198,7 +198,7 @@ def cmd_check(args) -> int:
     if args.json:
         write_atomic(args.json, shown.to_json())
     if args.html:
-        from grader.report import write_report
+        from grader.outputs.report import write_report
 
         write_report(shown, args.html)
     print_summary(result, color=sys.stdout.isatty(), student=args.student)
@@ -206,9 +206,9 @@ def cmd_check(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from grader.batch import run_batch
-    from grader.cluster import ClusterError
-    from grader.progress import summary_text
+    from grader.batch.runner import run_batch
+    from grader.batch.cluster import ClusterError
+    from grader.outputs.progress import summary_text
 
     spec = load_spec_or_usage(args.assignment)
     missing = [p for p in args.paths if not Path(p).exists()]
@@ -219,7 +219,7 @@ def cmd_grade(args) -> int:
     hidden = tuple(Path(p).resolve() for p in args.paths) + (outdir.resolve(),)
     options = replace(options, sandbox=replace(options.sandbox, hidden=hidden))
     if args.cluster:
-        from grader.cluster import parse_address
+        from grader.batch.cluster import parse_address
 
         try:
             parse_address(args.cluster)
@@ -257,11 +257,11 @@ def cmd_grade(args) -> int:
 
 
 def cmd_selftest(args) -> int:
-    from grader.selftest import run_selftest
-    from grader.spec import list_assignments
+    from grader.batch.selftest import run_selftest
+    from grader.checks.spec import list_assignments
 
-    from grader.grade import Options
-    from grader.sandbox import SandboxConfig
+    from grader.pipeline.grade import Options
+    from grader.run.sandbox import SandboxConfig
 
     assignments = [args.assignment] if args.assignment else list_assignments()
     for assignment in assignments:
@@ -273,10 +273,11 @@ def cmd_selftest(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from grader import exports
-    from grader.batch import output_paths, similar_pairs, write_class_outputs
-    from grader.gradebook import Gradebook
-    from grader.manual import grades_from_book
+    from grader.outputs import exports
+    from grader.batch.runner import similar_pairs
+    from grader.outputs.files import output_paths, write_class_outputs
+    from grader.outputs.gradebook import Gradebook
+    from grader.outputs.manual import grades_from_book
 
     outdir = Path(args.outdir)
     if not (outdir / "gradebook.sqlite").exists():
@@ -297,7 +298,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_release(args) -> int:
-    from grader.release import ReleaseError, release
+    from grader.kit.release import ReleaseError, release
 
     load_spec_or_usage(args.assignment)
     try:
@@ -309,7 +310,7 @@ def cmd_release(args) -> int:
 
 
 def cmd_review(args) -> int:
-    from grader.review import ReviewError, make_server, open_app, url_of
+    from grader.outputs.review import ReviewError, make_server, open_app, url_of
 
     try:
         app = open_app(args.outdir, args.assignment, args.who)
@@ -335,7 +336,7 @@ def cmd_review(args) -> int:
 
 
 def cmd_gradescope_result(args) -> int:
-    from grader.exports import gradescope_from_result
+    from grader.outputs.exports import gradescope_from_result
 
     gradescope_from_result(Path(args.result), Path(args.target), args.error_file)
     return 0

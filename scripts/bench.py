@@ -40,11 +40,12 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import bank, forkserver  # noqa: E402
-from grader.batch import run_batch  # noqa: E402
-from grader.execute import resolve_isolation  # noqa: E402
-from grader.grade import Options  # noqa: E402
-from grader.spec import load_spec  # noqa: E402
+from grader.checks import bank  # noqa: E402
+from grader.run import forkserver  # noqa: E402
+from grader.batch.runner import run_batch  # noqa: E402
+from grader.run.execute import resolve_isolation  # noqa: E402
+from grader.pipeline.grade import Options  # noqa: E402
+from grader.checks.spec import load_spec  # noqa: E402
 
 
 def solution_notebook():
@@ -180,7 +181,7 @@ def bench_similar(count: int) -> None:
     """The class-wide copy check (grader/similar.py) on `count` different made-up programs plus one copy."""
     import numpy as np
 
-    from grader import similar
+    from grader.notebook import similar
 
     rng = np.random.default_rng(3)
     names = [f"v{i}" for i in range(40)] + ["np.dot", "np.exp", "np.sum", "np.maximum", "np.log", "np.mean"]

@@ -16,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.grade import Grader, Options  # noqa: E402
-from grader.sandbox import Limits, SandboxConfig  # noqa: E402
-from grader.spec import load_spec  # noqa: E402
+from grader.pipeline.grade import Grader, Options  # noqa: E402
+from grader.run.sandbox import Limits, SandboxConfig  # noqa: E402
+from grader.checks.spec import load_spec  # noqa: E402
 
 REAL = ROOT / "tests" / "resources" / "real"
 

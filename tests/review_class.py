@@ -10,10 +10,10 @@ from pathlib import Path
 
 import nbformat
 
-from grader.answers import handout_lines, map_items
-from grader.gradebook import Gradebook
+from grader.outputs.answers import handout_lines, map_items
+from grader.outputs.gradebook import Gradebook
 from grader.result import Result, result_from_dict
-from grader.spec import load_spec
+from grader.checks.spec import load_spec
 
 RESULTS_DIR = Path(__file__).parent / "resources" / "results"
 

@@ -5,12 +5,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.cells import python2_reason, transform_cell, unparsable_cells
-from grader.definitions import Definition, close_names, defined_functions
-from grader.defsonly import defs_only
-from grader.fingerprint import function_fingerprint, similarity
-from grader.integrity import INTEGRITY_FLAGS, scan_integrity
-from grader.load import load_notebook
+from grader.notebook.cells import python2_reason, transform_cell, unparsable_cells
+from grader.notebook.definitions import Definition, close_names, defined_functions
+from grader.notebook.defsonly import defs_only
+from grader.notebook.fingerprint import function_fingerprint, similarity
+from grader.notebook.integrity import INTEGRITY_FLAGS, scan_integrity
+from grader.notebook.load import load_notebook
 
 
 def make_nb(tmp_path, *cells, metadata=None):
@@ -243,7 +243,7 @@ def test_defs_only_gives_the_same_code_on_transformed_source(source):
 
 @pytest.mark.parametrize("flag, source, line", [
     ("imports-reference", "import reference.shallow_backprop as ref", "import reference.shallow_backprop as ref"),
-    ("imports-reference", "from grader.compare import compare", "from grader.compare import compare"),
+    ("imports-reference", "from grader.checks.compare import compare", "from grader.checks.compare import compare"),
     ("imports-reference", "w = np.load('../reference/expected.npz')", "w = np.load('../reference/expected.npz')"),
     ("imports-reference", "src = open('/opt/nn/grader/spec.py').read()", "src = open('/opt/nn/grader/spec.py').read()"),
     ("exits-process", "import sys\nif bad:\n    sys.exit(0)", "sys.exit(0)"),
@@ -298,7 +298,7 @@ def test_a_load_with_nothing_under_it_is_not_a_loaded_solution(tmp_path):
 
 
 def test_the_handouts_own_loader_is_not_flagged(tmp_path):
-    from grader.template import Handout
+    from grader.notebook.template import Handout
     handout = Handout("from urllib import request\n\ndef load_mnist():\n    request.urlretrieve('u', 'f')\n    open('m.pkl', 'wb')\n", {"sigmoid"})
     nb = make_nb(tmp_path, "from urllib import request", "def load_mnist():\n    request.urlretrieve('u', 'f')\n    open('m.pkl', 'wb')",
                  "def sigmoid(x):\n    open('out', 'w')")
@@ -386,7 +386,7 @@ def test_fingerprint_of_unparsable_source_is_whitespace_normalised():
 
 
 def test_defs_only_keeps_a_function_attached_to_a_class():
-    from grader.defsonly import defs_only
+    from grader.notebook.defsonly import defs_only
 
     source = "def _v(self, x):\n    return x\nNeuralNet.grad_loss = _v\nnp.allclose = _v\nNeuralNet.x = compute()\n"
     kept = defs_only(source)

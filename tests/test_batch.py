@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import collect
+from grader.batch.runner import collect
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "shallow-backprop"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.binding import Source, label_parts, meaning_score, payload_for, recipes, signature, trivial
+from grader.scoring.binding import Source, label_parts, meaning_score, payload_for, recipes, signature, trivial
 
 
 def _sig(source: str):

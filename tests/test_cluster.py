@@ -16,11 +16,11 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from grader import cluster  # noqa: E402
-from grader.batch import run_batch  # noqa: E402
-from grader.grade import Options, grader_version  # noqa: E402
-from grader.sandbox import Limits, SandboxConfig  # noqa: E402
-from grader.spec import load_spec  # noqa: E402
+from grader.batch import cluster  # noqa: E402
+from grader.batch.runner import run_batch  # noqa: E402
+from grader.pipeline.grade import Options, grader_version  # noqa: E402
+from grader.run.sandbox import Limits, SandboxConfig  # noqa: E402
+from grader.checks.spec import load_spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "shallow-backprop"
@@ -103,7 +103,7 @@ def test_a_worker_killed_mid_batch_leaves_every_submission_graded_exactly_once(t
 def cluster_options(options: Options) -> Options:
     from dataclasses import replace
 
-    from grader.execute import probe_bwrap
+    from grader.run.execute import probe_bwrap
 
     return replace(options, isolation="bwrap" if probe_bwrap() is None else "rlimits")
 
@@ -112,7 +112,7 @@ def cluster_options(options: Options) -> Options:
 
 
 def test_a_worker_that_cannot_start_bubblewrap_answers_a_fault_never_a_grade(monkeypatch):
-    from grader import execute
+    from grader.run import execute
 
     monkeypatch.setattr(execute, "probe_bwrap", lambda limits=None: "bubblewrap (bwrap) is not installed")
     status, data, _ = cluster.grade_bytes("shallow-backprop", Options(isolation="bwrap"), "ada", "/class/ada/hw.ipynb",

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from grader.compare import Policy, compare
-from grader.diagnose import diff_grid, equals_input
-from grader.worker import Opaque
+from grader.checks.compare import Policy, compare
+from grader.checks.diagnose import diff_grid, equals_input
+from grader.run.worker import Opaque
 
 rng = np.random.default_rng(0)
 REF = rng.standard_normal((4, 6))

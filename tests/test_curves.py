@@ -11,11 +11,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import curves
-from grader.answers import handout_lines, map_items, read_answers
-from grader.report import render_report
-from grader.review import ReviewApp
-from grader.spec import load_spec
+from grader.outputs import curves
+from grader.outputs.answers import handout_lines, map_items, read_answers
+from grader.outputs.report import render_report
+from grader.outputs.review import ReviewApp
+from grader.checks.spec import load_spec
 
 from review_class import make_class
 

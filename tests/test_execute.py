@@ -4,9 +4,9 @@ import time
 import numpy as np
 import pytest
 
-from grader import sandbox
-from grader.execute import HelperPolicy, Session, probe_bwrap
-from grader.sandbox import Limits, SandboxConfig
+from grader.run import sandbox
+from grader.run.execute import HelperPolicy, Session, probe_bwrap
+from grader.run.sandbox import Limits, SandboxConfig
 
 FAST = Limits(cell_timeout=3, notebook_timeout=60, call_timeout=5)
 MODES = ["none"] + (["bwrap"] if probe_bwrap() is None else [])

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.exports import (gradescope_results, graded_functions, main, run_autograder_script,
+from grader.exports import main
+from grader.outputs.exports import (gradescope_results, graded_functions, run_autograder_script,
                             write_canvas_csv, write_gradescope, write_grades_csv)
-from grader.progress import Progress, summary_text
+from grader.outputs.progress import Progress, summary_text
 from grader.result import Result, result_from_dict
 
 RESULTS_DIR = Path(__file__).parent / "resources" / "results"
@@ -121,7 +122,7 @@ def test_numbers_and_plain_text_are_not_touched(tmp_path):
 
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
 def test_written_files_follow_the_umask_like_open_does(tmp_path, umask, mode):
-    from grader.report import write_overview, write_report
+    from grader.outputs.report import write_overview, write_report
     from grader.result import write_atomic
 
     result = load("partial")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.grade import Grader, Options
-from grader.sandbox import Limits, SandboxConfig
-from grader.spec import load_spec
+from grader.pipeline.grade import Grader, Options
+from grader.run.sandbox import Limits, SandboxConfig
+from grader.checks.spec import load_spec
 
 CORPUS = Path(__file__).resolve().parent / "resources" / "corpus"
 FULL = load_spec("shallow-backprop").max_score  # the handout's given init_shallow carries no points (issue 11)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.gradebook import Gradebook, GradebookError
+from grader.outputs.gradebook import Gradebook, GradebookError
 from grader.result import Result, result_from_dict
 
 RESULTS_DIR = Path(__file__).parent / "resources" / "results"
@@ -147,7 +147,7 @@ def test_killed_writer_leaves_consistent_db(tmp_path):
     script = textwrap.dedent(f"""
         import os, sys, json
         sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
-        from grader.gradebook import Gradebook
+        from grader.outputs.gradebook import Gradebook
         from grader.result import result_from_dict
         import dataclasses
         book = Gradebook({str(path)!r})

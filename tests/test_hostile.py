@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
-from grader.execute import probe_bwrap
-from grader.grade import Grader, Options
-from grader.sandbox import Limits, SandboxConfig
-from grader.spec import load_spec
+from grader.run import sandbox
+from grader.run.execute import probe_bwrap
+from grader.pipeline.grade import Grader, Options
+from grader.run.sandbox import Limits, SandboxConfig
+from grader.checks.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = (ROOT / "tests" / "resources" / "corpus" / "good_vectorised_alt.py").read_text()
@@ -192,7 +192,7 @@ def test_importing_or_reading_the_reference_gets_nothing(grader, tmp_path):
         "except ImportError:\n"
         "    pass\n"
         "try:\n"
-        "    import grader.grade\n"
+        "    import grader.pipeline.grade\n"
         "except ImportError:\n"
         "    pass\n"
         "try:\n"

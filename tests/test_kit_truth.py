@@ -25,12 +25,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import bank
-from grader.grade import Grader, Options
-from grader.release import release
-from grader.sandbox import Limits
-from grader.selftest import write_variant_notebook
-from grader.spec import list_assignments, load_spec
+from grader.checks import bank
+from grader.pipeline.grade import Grader, Options
+from grader.kit.release import release
+from grader.run.sandbox import Limits
+from grader.batch.selftest import write_variant_notebook
+from grader.checks.spec import list_assignments, load_spec
 
 pytestmark = pytest.mark.slow
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import bank
-from grader.release import release, solution_source
-from grader.selftest import write_variant_notebook
-from grader.spec import load_spec
+from grader.checks import bank
+from grader.kit.release import release, solution_source
+from grader.batch.selftest import write_variant_notebook
+from grader.checks.spec import load_spec
 
 pytestmark = pytest.mark.slow
 

@@ -8,11 +8,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from grader.grade import Grader, Options
-from grader.lean import plan
+from grader.pipeline.grade import Grader, Options
+from grader.notebook.lean import plan
 from grader.result import result_from_dict
-from grader.sandbox import Limits, SandboxConfig
-from grader.spec import load_spec
+from grader.run.sandbox import Limits, SandboxConfig
+from grader.checks.spec import load_spec
 
 
 def skipped_lines(*cells: str) -> set[str]:

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
-from grader.load import (MAX_BYTES, Cell, Notebook, NotebookError, as_nbformat, assignment_id_hint,
+from grader.notebook.load import (MAX_BYTES, Cell, Notebook, NotebookError, as_nbformat, assignment_id_hint,
                          load_notebook)
 
 RESOURCES = Path(__file__).parent / "resources" / "load"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.execute import probe_bwrap
-from grader.spec import load_spec
+from grader.run.execute import probe_bwrap
+from grader.checks.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "assignments" / "shallow-backprop" / "solution.ipynb"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.grade import Grader, Options
-from grader.sandbox import Limits, SandboxConfig
-from grader.spec import load_spec
+from grader.pipeline.grade import Grader, Options
+from grader.run.sandbox import Limits, SandboxConfig
+from grader.checks.spec import load_spec
 
 REAL = Path(__file__).resolve().parent / "resources" / "real"
 EXPECTED = {k: v for k, v in json.loads((REAL / "expected.json").read_text()).items() if not k.startswith("_")}

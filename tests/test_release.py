@@ -2,9 +2,9 @@
 import nbformat
 import pytest
 
-from grader.grade import Grader, Options
-from grader.release import ReleaseError, release, solution_source, strip_code, student_notebook
-from grader.spec import list_assignments, load_spec
+from grader.pipeline.grade import Grader, Options
+from grader.kit.release import ReleaseError, release, solution_source, strip_code, student_notebook
+from grader.checks.spec import list_assignments, load_spec
 
 
 def test_strip_code_keeps_the_frame_and_replaces_answers():

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from grader.report import (diff_chart, function_summaries, overview_stats, render_overview,
+from grader.outputs.report import (diff_chart, function_summaries, overview_stats, render_overview,
                            render_report, write_overview, write_report)
-from grader.progress import summary_text
+from grader.outputs.progress import summary_text
 from grader.result import Attention, Result, result_from_dict
-from grader.summary import print_summary
+from grader.outputs.summary import print_summary
 
 RESULTS_DIR = Path(__file__).parent / "resources" / "results"
 FIXTURES = sorted(p.stem for p in RESULTS_DIR.glob("*.json"))

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from grader import exports
-from grader.answers import read_answers, sanitize
-from grader.gradebook import Gradebook, ManualConflict
-from grader.manual import manual_grades
-from grader.review import ReviewApp, ReviewError, make_server, open_app
-from grader.rubric import RubricError, parse_manual_review
-from grader.spec import load_spec
+from grader.outputs import exports
+from grader.outputs.answers import read_answers, sanitize
+from grader.outputs.gradebook import Gradebook, ManualConflict
+from grader.outputs.manual import manual_grades
+from grader.outputs.review import ReviewApp, ReviewError, make_server, open_app
+from grader.checks.rubric import RubricError, parse_manual_review
+from grader.checks.spec import load_spec
 
 from review_class import make_class
 
@@ -252,7 +252,7 @@ def test_open_app_refuses_a_folder_without_a_gradebook(tmp_path):
 # ---------------------------------------------------------------- exports and regrades
 
 def test_exports_carry_totals_and_a_regrade_keeps_manual_points(tmp_path):
-    from grader.batch import write_class_outputs, write_outputs
+    from grader.outputs.files import write_class_outputs, write_outputs
 
     results = make_class(tmp_path, SPEC, ["ada", "ben"])
     spec = load_spec(SPEC)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.review import make_server, open_app, url_of
+from grader.outputs.review import make_server, open_app, url_of
 from review_class import make_class
 
 from test_browser import CHROMEDRIVER, CHROMIUM, driver, severe  # noqa: F401 (the shared Chromium fixture)
@@ -70,9 +70,9 @@ def type_keys(driver, keys: str) -> None:
 
 
 def test_review_flow_in_chromium(driver, tracker, tmp_path):  # noqa: F811
-    from grader.batch import write_class_outputs, write_outputs
+    from grader.outputs.files import write_class_outputs, write_outputs
     from grader.cli import main
-    from grader.gradebook import Gradebook
+    from grader.outputs.gradebook import Gradebook
 
     results = make_class(tmp_path, "shallow-backprop", ["ada", "ben", "cleo"], hostile="ben", hostile_port=tracker)
     app, server = serve(tmp_path)

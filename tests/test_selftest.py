@@ -4,9 +4,9 @@ import io
 import nbformat
 import pytest
 
-from grader import bank
-from grader.selftest import run_selftest
-from grader.spec import list_assignments, load_spec
+from grader.checks import bank
+from grader.batch.selftest import run_selftest
+from grader.checks.spec import list_assignments, load_spec
 
 
 @pytest.mark.parametrize("assignment", list_assignments())
@@ -37,7 +37,7 @@ def test_every_mistake_changes_what_its_function_returns(assignment):
 
 def test_selftest_fails_when_a_mistake_goes_unnoticed(tmp_path, monkeypatch):
     """Break the grader's power on purpose: a check that cannot see the bug must turn the selftest red."""
-    from grader import selftest
+    from grader.batch import selftest
 
     spec = load_spec("shallow-backprop")
     real = selftest.make_cases

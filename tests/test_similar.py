@@ -5,7 +5,7 @@ import difflib
 
 import numpy as np
 
-from grader import similar
+from grader.notebook import similar
 
 
 def program(rng: np.random.Generator, lines: int = 60) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.spec import ASSIGNMENTS_DIR, SpecError, generator_keys, list_assignments, load_spec
+from grader.checks.spec import ASSIGNMENTS_DIR, SpecError, generator_keys, list_assignments, load_spec
 
 SB, DL, FF, MLP = "shallow-backprop", "digits-logreg-mlp", "ffnn-pure-numpy", "mlp-scalar-to-tensor"
 

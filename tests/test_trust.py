@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import sandbox
-from grader.execute import HelperPolicy, Session, probe_bwrap
-from grader.grade import Grader, Options
-from grader.refcall import ReferenceFailed, call_limited
-from grader.sandbox import Limits, SandboxConfig
-from grader.spec import load_spec
+from grader.run import sandbox
+from grader.run.execute import HelperPolicy, Session, probe_bwrap
+from grader.pipeline.grade import Grader, Options
+from grader.run.refcall import ReferenceFailed, call_limited
+from grader.run.sandbox import Limits, SandboxConfig
+from grader.checks.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = (ROOT / "tests" / "resources" / "corpus" / "good_vectorised_alt.py").read_text()
@@ -124,12 +124,12 @@ def test_retries_start_only_when_every_first_pass_verdict_is_final():
         refused: list = []
 
         def call(self, call, payload, policy=None):
-            from grader.execute import CallOutcome
+            from grader.run.execute import CallOutcome
 
             calls.append(policy is not None)
             return CallOutcome("error", error="ValueError: nope")
 
-    from grader.scoring import Scoring
+    from grader.scoring.passes import Scoring
 
     Scoring(grader, Recorder(), {}, []).run()
     first_retry = calls.index(True)

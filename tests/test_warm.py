@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from grader import forkserver, sandbox
-from grader.execute import HarnessFault, Session, probe_bwrap
-from grader.sandbox import Limits, SandboxConfig
+from grader.run import forkserver, sandbox
+from grader.run.execute import HarnessFault, Session, probe_bwrap
+from grader.run.sandbox import Limits, SandboxConfig
 
 LIMITS = Limits(cell_timeout=5, notebook_timeout=60, call_timeout=5)
 WARM_HERE = probe_bwrap() is None and forkserver.why_not_here() is None

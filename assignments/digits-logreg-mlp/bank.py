@@ -13,7 +13,7 @@ Method variants (`NeuralNet.*`) are written as plain functions taking `self`;
 """
 import numpy as np
 
-from grader.bank import accepted, mistake
+from grader.checks.bank import accepted, mistake
 from reference.digits_logreg_mlp import EPSILON, NeuralNet, dsigmoid, nll, one_hot, sigmoid, softmax  # noqa: F401
 
 # ---------------------------------------------------------------- one-hot codes

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.bank import accepted, mistake, partial_credit
+from grader.checks.bank import accepted, mistake, partial_credit
 from reference.ffnn_pure_numpy import cross_entropy, dsigmoid, global_api, read_idx, sigmoid, softmax
 
 WEIGHTS = ("w1", "w2", "w3")

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from grader.bank import accepted, mistake, partial_credit  # noqa: F401  (accepted: none yet)
+from grader.checks.bank import accepted, mistake, partial_credit  # noqa: F401  (accepted: none yet)
 from reference import mlp_scalar_to_tensor as ref
 from reference.mlp_scalar_to_tensor import (
     backward_batch,

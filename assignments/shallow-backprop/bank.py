@@ -8,7 +8,7 @@ scalar loss fed back in place of the gradient, gamma ignored.
 """
 import numpy as np
 
-from grader.bank import accepted, mistake, partial_credit
+from grader.checks.bank import accepted, mistake, partial_credit
 from reference.shallow_backprop import (
     eval_loss,
     forwardprop_shallow,

@@ -1,0 +1,241 @@
+"""Grade a batch: find the submissions, grade them in parallel, record and write everything.
+
+Submissions are graded here (one process, or a pool for -j) or as tasks on a
+Dask cluster (cluster.py); either way the results come back to this process,
+which alone records them. Every finished submission is written at once (result JSON, report, gradebook
+row), so a batch killed half-way loses only what was running; the next run
+skips what the gradebook already holds for the same content, spec, grader and
+options. A fault of the grader or the machine (the sandbox cannot start, an
+internal error) is never recorded: the submission is listed at the end and the
+next run grades it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.outputs.files import output_paths, write_class_outputs, write_outputs
+from grader.result import Result, result_from_dict
+
+NOTEBOOK_SUFFIXES = (".ipynb", ".py")
+
+
+@dataclass(frozen=True)
+class Submission:
+    id: str
+    path: Path
+
+
+@dataclass
+class BatchOutcome:
+    results: list[Result] = field(default_factory=list)  # current results, this run's and earlier ones
+    graded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    regraded: dict[str, str] = field(default_factory=dict)  # submission -> why it was graded again
+    internal_errors: list[str] = field(default_factory=list)  # "id: why", not recorded: a rerun grades them
+    durations: dict[str, float] = field(default_factory=dict)
+    ignored_files: list[Path] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+
+def collect(paths: list[str | Path]) -> tuple[list[Submission], list[Path]]:
+    """Submissions from files and folders: a folder per student names the student.
+
+    Inside the folders given, symbolic links are never followed: a link where a notebook or
+    a student's folder should be is a submission of its own, graded as unusable input.
+    """
+    found: list[Submission] = []
+    ignored: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.name.startswith("."):
+                    continue
+                if child.is_symlink():
+                    found.append(Submission(child.stem if child.suffix in NOTEBOOK_SUFFIXES else child.name, child))
+                elif child.is_dir():
+                    notebooks = sorted(_notebooks_below(child))
+                    ipynb = [p for p in notebooks if p.suffix == ".ipynb"]
+                    chosen = (ipynb or notebooks)[:1]
+                    found += [Submission(child.name, p) for p in chosen]
+                    ignored += [p for p in notebooks if p not in chosen]
+                elif child.suffix in NOTEBOOK_SUFFIXES:
+                    found.append(Submission(child.stem, child))
+                else:
+                    ignored.append(child)
+        else:
+            found.append(Submission(path.stem, path))  # named explicitly: always attempted
+    seen: dict[str, int] = {}
+    unique = []
+    for sub in found:
+        count = seen.get(sub.id, 0)
+        seen[sub.id] = count + 1
+        unique.append(sub if count == 0 else Submission(f"{sub.id}-{count + 1}", sub.path))
+    return unique, ignored
+
+
+def _notebooks_below(folder: Path):
+    """Notebook files under a student's folder, links included as files but never entered."""
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if d != ".ipynb_checkpoints" and not d.startswith(".")]
+        for name in files:
+            candidate = Path(root) / name
+            if candidate.suffix in NOTEBOOK_SUFFIXES:
+                yield candidate
+
+
+def file_hash(path: Path) -> str:
+    """sha256 of a regular file's bytes, read without following a link; "" when there is none."""
+    from grader.notebook.load import NotebookError, read_submission
+
+    try:
+        return hashlib.sha256(read_submission(path, follow_symlinks=False)).hexdigest()
+    except NotebookError:
+        return ""
+
+
+# ------------------------------------------------------------------ the worker side
+
+_GRADER = None  # one Grader per pool process, built once by the initializer
+
+
+def _init_worker(assignment: str, options) -> None:
+    global _GRADER
+    from grader.pipeline.grade import Grader
+    from grader.checks.spec import load_spec
+
+    _GRADER = Grader(load_spec(assignment), options)
+    if options.isolation == "bwrap":
+        from grader.run import forkserver
+
+        forkserver.prestart(options.limits)
+
+
+def grade_one(submission: Submission) -> tuple[str, dict, float]:
+    """Grade one file in a pool process; never raises.
+
+    Returns ("ok", result dict, seconds), or ("fault", {"submission", "message"}, seconds) when the
+    grader or the machine failed: that is never a grade.
+    """
+    from grader.run.execute import HarnessFault
+    from grader.notebook.load import NotebookError, load_notebook
+    from grader.run.sandbox import SandboxError
+
+    started = time.perf_counter()
+    assert _GRADER is not None
+    try:
+        try:
+            notebook = load_notebook(submission.path, follow_symlinks=False)
+        except NotebookError as exc:  # the student's file is unusable: that is a grade (0, and why)
+            result = _GRADER.invalid(submission.path, str(exc), file_hash(submission.path), submission.id)
+        else:
+            result = _GRADER.grade(submission.path, submission.id, notebook=notebook)
+    except (HarnessFault, SandboxError) as exc:
+        return "fault", {"submission": submission.id, "message": str(exc)}, time.perf_counter() - started
+    except Exception as exc:  # noqa: BLE001 - an internal fault: not a grade, the batch goes on
+        message = f"internal error while grading: {type(exc).__name__}: {exc}"
+        return "fault", {"submission": submission.id, "message": message}, time.perf_counter() - started
+    return "ok", result.to_dict(), time.perf_counter() - started
+
+
+# ------------------------------------------------------------------ the batch
+
+
+def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool = False, progress_stream=None,
+              cluster: str | None = None, client=None) -> BatchOutcome:
+    """Grade what is not graded yet; `cluster` (a Dask scheduler address or local:N) or `client` runs it on Dask."""
+    from grader.outputs.gradebook import Gradebook
+    from grader.outputs.progress import Progress
+
+    from grader.pipeline.grade import grading_key
+    from grader.run.sandbox import clean_stale
+
+    started = time.perf_counter()
+    clean_stale()  # folders a killed run left behind
+    outdir.mkdir(parents=True, exist_ok=True)
+    submissions, ignored = collect(paths)
+    outcome = BatchOutcome(ignored_files=ignored)
+    key = grading_key(options)
+    with Gradebook(outdir / "gradebook.sqlite") as book:
+        todo = []
+        for sub in submissions:
+            why = "" if force else book.why_regrade(spec.id, sub.id, file_hash(sub.path), spec.digest, key)
+            if not force and why is None:
+                outcome.skipped.append(sub.id)
+                if not output_paths(outdir, sub.id)["json"].exists():
+                    # Recorded but its files were lost (a kill in between): write them again.
+                    current = {r.submission: r for r in book.current_results(spec.id)}
+                    write_outputs(current[sub.id], outdir)
+                continue
+            if why:
+                outcome.regraded[sub.id] = why
+            todo.append(sub)
+        with Progress(len(todo), stream=progress_stream) as progress:
+            if cluster or client is not None:
+                from grader.batch.cluster import grade_on_cluster
+
+                graded = grade_on_cluster(todo, spec.id, options, cluster or "", client=client)
+            else:
+                graded = _grade_all(todo, spec.id, options, workers)
+            for status, data, seconds in graded:
+                if status != "ok":
+                    outcome.internal_errors.append(f"{data['submission']}: {data['message']}")
+                    progress.advance(data["submission"], "not graded (grader fault)", seconds)
+                    continue
+                result = result_from_dict(data)
+                write_outputs(result, outdir)  # files first: a kill before the record means a regrade, never a gap
+                book.record(result)
+                outcome.graded.append(result.submission)
+                outcome.durations[result.submission] = seconds
+                progress.advance(result.submission, f"{result.score:g}/{result.max_score:g}", seconds)
+        outcome.results = [r for r in book.current_results(spec.id)]
+    write_class_outputs(outcome.results, outdir, spec, similar_pairs=similar_pairs(outcome.results, spec))
+    outcome.wall_seconds = time.perf_counter() - started
+    return outcome
+
+
+def _grade_all(todo: list[Submission], assignment: str, options, workers: int):
+    """Yield (status, result dict, seconds) as submissions finish."""
+    if not todo:
+        return
+    if workers <= 1:
+        _init_worker(assignment, options)
+        for sub in todo:
+            yield grade_one(sub)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(assignment, options)) as pool:
+        pending = {pool.submit(grade_one, sub): sub for sub in todo}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                sub = pending.pop(future)
+                try:
+                    yield future.result()
+                except Exception as exc:  # noqa: BLE001 - a pool process died: the machine's fault
+                    yield "fault", {"submission": sub.id, "message": f"the grading process died: {type(exc).__name__}: {exc}"}, 0.0
+
+
+def similar_pairs(results: list[Result], spec, threshold: float = 0.9) -> list[tuple[str, str, float]]:
+    """Pairs of submissions whose graded functions are near-identical after normalising names (grader/similar.py)."""
+    from grader.notebook import similar
+    from grader.notebook.definitions import defined_functions
+    from grader.notebook.fingerprint import function_fingerprint
+    from grader.notebook.load import NotebookError, load_notebook
+
+    fingerprints: dict[str, str] = {}
+    wanted = {fn.name.split(".")[0] for fn in spec.functions}
+    for result in results:
+        try:
+            nb = load_notebook(result.notebook, follow_symlinks=False)
+        except (NotebookError, OSError):
+            continue
+        defined = defined_functions(nb)
+        parts = [function_fingerprint(defined[name][-1].source) for name in sorted(wanted) if name in defined]
+        if len(parts) >= 3:
+            fingerprints[result.submission] = "\n".join(parts)
+    return similar.similar_pairs(fingerprints, threshold)

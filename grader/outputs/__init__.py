@@ -1,0 +1,1 @@
+"""What a graded class becomes: reports, curves, the gradebook, exports, manual review."""

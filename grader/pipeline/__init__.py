@@ -1,0 +1,1 @@
+"""One notebook to one Result: load, run, probe, score, attention."""

@@ -1,0 +1,439 @@
+"""Scoring one submission: which definition is graded, the calls, retries, and points.
+
+The pipeline (grader/grade.py) runs the cells; this module turns the probes into test
+results, in three passes:
+
+1. first pass: each check once, on the definition that is the student's own (template.py:
+   a later handout cell that redefines a name does not take the student's work away; an
+   untouched template stub is "not attempted", never called, never diagnosed). Arguments go
+   by the handout's parameter names when the student ordered them otherwise; a name that is
+   absent is tried under the spec's known variants of the handout's own API; where the
+   handout leaves the return form open (`open_return`), a container holding the right parts
+   passes.
+2. discovery: a graded name still absent is looked for among the notebook's other functions
+   whose signature fits; one that behaves like the reference earns the spec's `rename_credit`
+   ("found as `error_rate`").
+   A signature of the student's own is then bound by meaning (grader/rebind.py, binding.py): in
+   discovery, and for a graded name the student defined with other parameters.
+3. "one bug costs once": a failed check whose declared helpers failed their own checks is run
+   again with the reference in their place: functions, methods of the same class (the object's
+   state goes along) and helpers that read or set globals (`globals` in the spec).
+
+A named cause must explain the student on every probe of the function (a banked mistake is
+re-checked on the others) and is never the artefact of a constant or None output.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from grader.checks import bank, judging
+from grader.checks.compare import Policy, Verdict, compare
+from grader.run.execute import CallOutcome, HelperPolicy
+from grader.run.refcall import call_limited
+from grader.result import Attention, IntegrityFlag
+
+# Diagnoses that say what is seen, not why: they stay whatever the output looks like.
+GENERIC = {"returns-none", "wrong-type", "wrong-length", "missing-keys", "wrong-shape", "wrong-size", "raises", "timeout",
+           "crashed", "error", "not-implemented", "modifies-input", "not-attempted", "broken-helper", "all-zero",
+           "returns-input-unchanged", "redefined-other-signature", "open-return", "found-as", "api-variant", None}
+GENERIC |= {ident for _, ident, _ in judging.ERROR_CAUSES}
+
+
+@dataclass
+class Attempt:
+    """One check's call as finally made: on which name, with which payload, and what came of it."""
+
+    call: dict
+    payload: dict
+    outcome: CallOutcome
+    verdict: Verdict | None  # None: missing (nothing to call)
+    found_as: str = ""  # the student's own name for a renamed function
+    variant: str = ""  # the known API variant used, in words
+    notes: list[str] = field(default_factory=list)
+    recipe: Any = None  # binding.Recipe when its parameters were bound by meaning (grader/rebind.py)
+    bound: str = ""  # that binding, in words
+
+
+def _plain_params(params) -> list[str]:
+    return [p for p in params if p != "self" and not p.startswith("*")]
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def arguments_by_name(wanted: tuple[str, ...], have: tuple[str, ...], payload: dict) -> dict | None:
+    """The payload with its positional arguments passed by the handout's names, when the student's
+    parameters carry those names in another order; None when positions already agree or names do not."""
+    want = _plain_params(wanted)
+    mine = _plain_params(have)
+    args = payload.get("args", [])
+    if not args or not want or len(args) > len(want) or mine[:len(args)] == want[:len(args)]:
+        return None
+    mapping = {}
+    for name, value in zip(want, args):
+        match = [m for m in mine if _norm(m) == _norm(name)]
+        if not match:
+            return None
+        mapping[match[0]] = value
+    if len(mapping) != len(args):
+        return None
+    return dict(payload, args=[], kwargs=dict(payload.get("kwargs", {}), **mapping))
+
+
+def fits(params: tuple[str, ...], payload: dict) -> bool:
+    """Whether a function with these parameters can take the check's arguments."""
+    if any(p.startswith("*") for p in params):
+        return True
+    plain = _plain_params(params)
+    given = len(payload.get("args", [])) + len(payload.get("kwargs", {}))
+    return len(plain) >= given
+
+
+def leaves(value: Any, path: str = ""):
+    """(where, value) for every array or number inside nested tuples, lists and dicts."""
+    if isinstance(value, (tuple, list)) and not (value and all(isinstance(v, (int, float)) for v in value)):
+        for i, item in enumerate(value):
+            yield from leaves(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaves(item, f"{path}[{key!r}]")
+    else:
+        yield path or "the value", value
+
+
+def open_return_verdict(student: Any, expected: Any, labels: tuple[str, ...], required: tuple[str, ...], policy: Policy) -> Verdict | None:
+    """A pass when every required part of the reference's return is somewhere in the student's."""
+    if not isinstance(expected, (tuple, list)) or not isinstance(student, (tuple, list, dict)):
+        return None
+    found: dict[str, str] = {}
+    parts = list(leaves(student))
+    plain = Policy(policy.rtol, policy.atol, policy.dtype)
+    for label, ref in zip(labels, expected):
+        for where, leaf in parts:
+            if isinstance(leaf, np.ndarray) and isinstance(ref, np.ndarray) and leaf.shape != ref.shape:
+                continue
+            if compare(leaf, ref, plain).passed:
+                found[label] = where
+                break
+    if not all(r in found for r in required):
+        return None
+    shown = ", ".join(f"{label} is {where}" for label, where in found.items())
+    return Verdict(True, f"accepted: the handout leaves the return form open, and what it returns holds the reference's parts ({shown})",
+                   "open-return", {"parts": found})
+
+
+def constant_output(value: Any) -> bool:
+    """None, or an array that holds one value throughout (a stub's zeros); a single number is not constant."""
+    if value is None:
+        return True
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return value.size > 1 and bool(np.all(value == value.flat[0]))
+    if isinstance(value, dict) and value:
+        return all(constant_output(v) for v in value.values())
+    return False
+
+
+class Scoring:
+    """The checks of one submission, in the session where its cells ran."""
+
+    def __init__(self, grader, session, defined: dict, outcomes: list) -> None:
+        self.grader = grader
+        self.spec = grader.spec
+        self.session = session
+        self.defined = defined
+        self.outcomes = outcomes
+        self.handout = grader.handout
+        self.attempts: list[Attempt] = []
+        self.flags: list[IntegrityFlag] = []
+        self.attention: list[Attention] = []
+        self.targets = {fn.name: self.handout.student_definition(fn.name, defined.get(fn.name, [])) for fn in self.spec.functions}
+        from grader.scoring.rebind import Rebinder  # rebind builds on this module's Attempt
+
+        self.rebinder = Rebinder(self)
+
+    # ------------------------------------------------------------ pass 1
+
+    def first_call(self, probe) -> Attempt:
+        check = probe.check
+        fn = self.spec.function(check.function)
+        definition, kind = self.targets.get(check.function, (None, "missing"))
+        if kind == "stub" or (kind == "handout" and not fn.given):
+            text = ("not attempted: the template's stub is left as it was" if kind == "stub"
+                    else f"not attempted: only the handout's own code defines {check.function}")
+            return Attempt({}, probe.payload, CallOutcome("missing", error=text), Verdict(False, text, "not-attempted"))
+        call, payload = dict(probe.call), probe.payload
+        definitions = self.defined.get(check.function, [])
+        if definition is not None and definitions and definition is not definitions[-1]:
+            call["definition"] = definition.cell  # the student's own, not the handout's later cell
+        notes = []
+        if definition is not None:
+            moved = arguments_by_name(fn.params, definition.params, payload)
+            if moved is not None:
+                payload = moved
+                notes.append(f"its parameters ({', '.join(_plain_params(definition.params))}) are matched by name to the handout's ({', '.join(_plain_params(fn.params))})")
+        outcome = self.session.call(call, payload)
+        attempt = Attempt(call, payload, outcome, None, notes=notes)
+        if self.absent(outcome) and fn.variants:
+            attempt = self.try_variants(probe, fn) or attempt
+        if not self.absent(attempt.outcome):
+            attempt.verdict = self.judge(probe, attempt)
+        return attempt
+
+    @staticmethod
+    def absent(outcome: CallOutcome) -> bool:
+        return outcome.status == "missing" or (outcome.status == "error" and "has no method" in outcome.error)
+
+    def try_variants(self, probe, fn) -> Attempt | None:
+        for variant in fn.variants:
+            call, payload = dict(probe.call), dict(probe.payload)
+            payload["kwargs"] = dict(payload.get("kwargs", {}), **variant.get("kwargs", {}))
+            if "method" in variant:
+                call["method"] = variant["method"]
+                name = f"{fn.name.split('.')[0]}.{variant['method']}"
+            else:
+                call["function"] = variant["function"]
+                name = variant["function"]
+            outcome = self.session.call(call, payload)
+            if not self.absent(outcome):
+                args = ", ".join(f"{k}={v!r}" for k, v in variant.get("kwargs", {}).items())
+                return Attempt(call, payload, outcome, None, variant=f"{name}({'..., ' if args else ''}{args})")
+        return None
+
+    def judge(self, probe, attempt: Attempt) -> Verdict:
+        check = probe.check
+        fn = self.spec.function(check.function)
+        outcome = attempt.outcome
+        candidates = self.grader.candidates_for(probe)
+        verdict = judging.judge(check, probe.expected, outcome, probe.payload["args"], candidates, fn.returns)
+        if not verdict.passed and outcome.status == "ok" and fn.open_return and "return" in probe.expected:
+            policy = Policy(check.rtol, check.atol, check.dtype)
+            # the reference's parts, then each accepted variant's (a batched forward's (1, n) rows for one input)
+            expectations = [(probe.expected, "")] + [(observed, c.text) for c in candidates if c.kind == "accepted"
+                                                     for observed in [c.observe()] if isinstance(observed, dict) and "return" in observed]
+            for expected, variant in expectations:
+                accepted = open_return_verdict(outcome.value.get("return"), expected["return"], fn.returns, fn.open_return, policy)
+                if accepted is not None and all(compare(outcome.value.get(k), v, policy).passed for k, v in expected.items() if k != "return"):
+                    verdict = replace(accepted, message=f"{accepted.message}; {variant}") if variant else accepted
+                    break
+        if not verdict.passed and outcome.status == "ok" and verdict.diagnosis not in GENERIC and constant_output(outcome.value.get("return")) \
+                and "return" in probe.expected and not self.banked(check.function, verdict.diagnosis):
+            # A transformation read off a constant (a stub's zeros) is an artefact; a banked mistake that
+            # computes this very constant is kept, and must then explain the other probes too.
+            verdict = self.unnamed(verdict, "its output is a constant: no cause can be read from it")
+        return verdict
+
+    def banked(self, function: str, diagnosis: str | None) -> bool:
+        return any(v.id == diagnosis for v in bank.for_function(self.spec.bank_module(), function))
+
+    @staticmethod
+    def unnamed(verdict: Verdict, why: str) -> Verdict:
+        message = verdict.message
+        text = verdict.details.get("diagnosis_text")
+        if text:
+            message = message.replace(f"; this is what happens when {text}", "")
+        details = {k: v for k, v in verdict.details.items() if k != "diagnosis_text"}
+        details["unnamed"] = why
+        return replace(verdict, message=message, diagnosis=None, details=details)
+
+    # ------------------------------------------------------------ pass 2: renamed functions
+
+    def discover(self, probes_by_function: dict[str, list[int]]) -> None:
+        """Graded names still absent, or defined but failing every check: look for the notebook's own
+        function that behaves like the reference. One that replaces a failing definition must pass every
+        check (003's log-loss compute_error beside the right compute_batch_error)."""
+        claimed: set[str] = set()
+        own_names = set(self.defined)
+        for name, positions in probes_by_function.items():
+            fn = self.spec.function(name)
+            absent = all(self.attempts[i].verdict is None for i in positions)
+            failing = not absent and not any(self.attempts[i].verdict is not None and self.attempts[i].verdict.passed for i in positions)
+            if fn.given or "." in name or not (absent or failing):
+                continue
+            best = None
+            candidates = self.candidate_names(name, own_names | set(), claimed, positions)
+            if failing:  # beside a definition of its own: only a close name (compute_batch_error, softmax_v2)
+                candidates = [c for c in candidates if difflib.SequenceMatcher(None, _norm(name), _norm(c)).ratio() >= 0.75]
+            for candidate in candidates:
+                results, unfit = [], False
+                for i in positions:
+                    probe = self.grader.probes[i]
+                    payload = probe.payload
+                    params = self.defined[candidate][-1].params
+                    moved = arguments_by_name(fn.params, params, payload)
+                    payload = moved if moved is not None else payload
+                    bound = None
+                    if not fits(params, payload):
+                        bound = self.rebinder.attempt(i, probe, candidate, self.defined[candidate][-1], probe.call, found_as=candidate)
+                        if bound is None:  # kept only when another check's call, bound by meaning, passes
+                            text = f"{candidate}({', '.join(params)}) cannot take this check's arguments, and no binding of its parameters by meaning passes"
+                            results.append((i, self.rebinder.first_failed or Attempt(dict(probe.call, function=candidate), payload, CallOutcome("error", error=text),
+                                                                                      Verdict(False, text, "wrong-signature"), found_as=candidate)))
+                            unfit = True
+                            continue
+                    call = dict(probe.call, function=candidate)
+                    attempt = bound or Attempt(call, payload, self.session.call(call, payload), None, found_as=candidate)
+                    if bound is None:
+                        attempt.verdict = self.judge(probe, attempt) if attempt.outcome.status != "missing" else Verdict(False, "", "raises")
+                    if not attempt.verdict.passed and attempt.outcome.status != "missing":  # its own signature, bound by meaning
+                        attempt = self.rebinder.attempt(i, probe, candidate, self.defined[candidate][-1], probe.call, found_as=candidate) or attempt
+                    results.append((i, attempt))
+                points = sum(self.grader.probes[i].check.points + 1e-3 for i, a in results if a.verdict and a.verdict.passed)
+                if unfit and not any(a.bound for _, a in results):
+                    continue  # a function that cannot take these arguments, bound or not, is not this one
+                if results and points > 0 and (best is None or points > best[0]):
+                    best = (points, candidate, results)
+            if best is not None and failing and not all(a.verdict and a.verdict.passed for _, a in best[2]):
+                best = None  # the student's own definition stays the one graded
+            if best is not None:
+                claimed.add(best[1])
+                for i, attempt in best[2]:
+                    self.attempts[i] = attempt
+
+    def candidate_names(self, name: str, names: set[str], claimed: set[str], positions: list[int]) -> list[str]:
+        """Top-level functions that could be `name` under another name, closest names first (at most 8)."""
+        graded = {fn.name for fn in self.spec.functions}
+        passing = {self.grader.probes[i].check.function for i, a in enumerate(self.attempts) if a.verdict is not None and a.verdict.passed}
+        found = []
+        for other in names:
+            if "." in other or other in claimed or other == name or other in passing or other in self.handout.names():
+                continue
+            if other in graded and other in self.defined and not self.spec.function(other).given and other not in passing:
+                pass  # a graded name that fails its own checks may be this one under another name (train for train_batched)
+            found.append(other)
+        return sorted(found, key=lambda other: (-difflib.SequenceMatcher(None, _norm(name), _norm(other)).ratio(), other))[:8]
+
+    # ------------------------------------------------------------ pass 3: one bug costs once
+
+    def helper_policy(self, helpers: list[str]) -> HelperPolicy:
+        """Reference answers for exactly these helpers, each in a forked child under limits."""
+        limits = self.grader.options.limits
+        reference = self.spec.reference_module()
+
+        def answer(name: str, args: list, kwargs: dict):
+            fn = self.spec.function(name)
+            if "." in name or fn.globals:
+                if not args or not isinstance(args[0], dict):
+                    from grader.run.refcall import ReferenceFailed
+                    raise ReferenceFailed("a stateful stand-in was called without its state")
+                state, args = args[0], list(args[1:])
+                target = (functools.partial(_method_answer, getattr(reference, name.split(".")[0]), name.split(".", 1)[1], state.get("self") or {})
+                          if "." in name else functools.partial(_globals_answer, self.grader.reference_callable(name), state.get("globals") or {}))
+            else:
+                target = getattr(reference, name)
+            return call_limited(target, args, kwargs, limits.helper_seconds, limits.message_bytes)
+
+        return HelperPolicy(frozenset(helpers), answer, limits.helper_calls)
+
+    def retry(self, probe, attempt: Attempt, broken: set[str]) -> tuple[Verdict, str]:
+        verdict = attempt.verdict
+        helpers = [h for h in self.spec.function(probe.check.function).helpers if h in broken]
+        if verdict is None or verdict.passed or verdict.diagnosis in ("not-implemented", "not-attempted") or not helpers:
+            return verdict, ""
+        policy = self.helper_policy(helpers)
+        call = dict(attempt.call)
+        stateful = {h: list(self.spec.function(h).globals) for h in helpers if self.spec.function(h).globals}
+        if stateful:
+            call["helper_globals"] = stateful
+        retry_outcome = self.session.call(call, attempt.payload, policy)
+        return self.after_retry(probe, attempt, helpers, retry_outcome)
+
+    def after_retry(self, probe, attempt: Attempt, helpers: list[str], retry_outcome: CallOutcome) -> tuple[Verdict, str]:
+        """The verdict and note once the function has been run with the reference in place of its broken helpers."""
+        check = probe.check
+        outcome, verdict = attempt.outcome, attempt.verdict
+        retry_verdict = self.judge(probe, replace(attempt, outcome=retry_outcome))
+        names = ", ".join(helpers)
+        if retry_verdict.passed:
+            return Verdict(True, f"passes with the reference {names} in place of yours: your own logic is right, your {names} broke it", "broken-helper", {"helper_note": names}), ""
+        note = f"It still fails with the reference {names} in place of yours, so the problem is in {check.function} itself."
+        if outcome.status != "ok" and retry_outcome.status == "ok":
+            note = f"With the reference {names} in place of yours it runs, but still fails: " + retry_verdict.message
+            verdict = replace(verdict, diagnosis=retry_verdict.diagnosis or verdict.diagnosis, details=retry_verdict.details or verdict.details)
+        elif retry_outcome.status != "ok" and retry_outcome.error and retry_outcome.error != outcome.error:
+            note = f"With the reference {names} in place of yours it still fails, with: {retry_verdict.message}"
+            verdict = replace(verdict, diagnosis=retry_verdict.diagnosis or verdict.diagnosis)
+        elif retry_outcome.status == "ok" and retry_verdict.message != verdict.message:
+            note = f"With the reference {names} in place of yours it still fails: " + retry_verdict.message
+            if retry_verdict.diagnosis and (not verdict.diagnosis or retry_verdict.details.get("diagnosis_text")):
+                verdict = replace(verdict, diagnosis=retry_verdict.diagnosis)
+        return verdict, note
+
+    # ------------------------------------------------------------ named causes hold on every probe
+
+    def consistent_causes(self, probes_by_function: dict[str, list[int]]) -> None:
+        """Drop a banked cause that does not explain the student's output on the function's other probes."""
+        for name, positions in probes_by_function.items():
+            for i in positions:
+                attempt = self.attempts[i]
+                verdict = attempt.verdict
+                if verdict is None or verdict.passed or verdict.diagnosis in GENERIC or attempt.outcome.status != "ok":
+                    continue
+                others = [j for j in positions if j != i and self.attempts[j].outcome.status == "ok" and self.attempts[j].verdict is not None
+                          and not self.grader.probes[j].check.optional]
+                if not others:
+                    continue
+                variant = next((v for v in bank.for_function(self.spec.bank_module(), name) if v.id == verdict.diagnosis), None)
+                if variant is not None:
+                    if not all(self.variant_explains(self.grader.probes[j], self.attempts[j], variant) for j in others):
+                        self.attempts[i].verdict = self.unnamed(verdict, f"{verdict.diagnosis} does not explain its other checks")
+                else:  # a transformation seen on one probe only, while others fail otherwise
+                    failing = [self.attempts[j].verdict.diagnosis for j in others if not self.attempts[j].verdict.passed]
+                    if failing and verdict.diagnosis not in failing and any(d not in GENERIC for d in failing):
+                        self.attempts[i].verdict = self.unnamed(verdict, f"{verdict.diagnosis} is seen on this check only")
+
+    def variant_explains(self, probe, attempt: Attempt, variant) -> bool:
+        try:
+            expected = self.grader.observe(probe, variant.impl)
+        except Exception:
+            return True  # a variant that cannot run on these inputs neither confirms nor refutes
+        check = probe.check
+        student = {k: v for k, v in attempt.outcome.value.items() if k in check.compare}
+        return judging.compare_observation(student, expected, Policy(check.rtol, check.atol, check.dtype)).passed
+
+    # ------------------------------------------------------------ all of it
+
+    def run(self) -> list[tuple[Any, Attempt, str]]:
+        probes = self.grader.probes
+        self.attempts = [self.first_call(p) for p in probes]
+        by_function: dict[str, list[int]] = {}
+        for i, p in enumerate(probes):
+            by_function.setdefault(p.check.function, []).append(i)
+        self.discover(by_function)
+        self.rebinder.reshape(by_function)
+        self.consistent_causes(by_function)
+        broken = {probes[i].check.function for i, a in enumerate(self.attempts) if a.verdict is None or not a.verdict.passed}
+        out = []
+        for index, (probe, attempt) in enumerate(zip(probes, self.attempts)):
+            verdict, note = self.retry(probe, attempt, broken)
+            rebound = None if verdict is None or verdict.passed else self.rebinder.retry(index, probe, attempt, broken)
+            if rebound is not None:  # its own signature, bound by meaning, passes with the reference's helpers
+                attempt, verdict, note = rebound[0], rebound[1], ""
+                self.attempts[index] = attempt
+            attempt.verdict = verdict
+            out.append((probe, attempt, note))
+        asked: dict[str, set[str]] = {}
+        for calling, name in self.session.refused:  # first pass and retries alike
+            asked.setdefault(calling, set()).add(name)
+        for calling, names in sorted(asked.items()):
+            self.flags.append(IntegrityFlag("asked-for-reference", f"{calling} asked the grader for the reference's {', '.join(sorted(names))}, which no check offers"))
+        return out
+
+
+def _method_answer(cls, method: str, state: dict, *args, **kwargs) -> dict:
+    """The reference class's method on an object holding the student's object's state."""
+    obj = cls.__new__(cls)
+    obj.__dict__.update({k: v for k, v in state.items() if isinstance(k, str)})
+    value = getattr(obj, method)(*args, **kwargs)
+    return {"return": value, "attrs": dict(vars(obj))}
+
+
+def _globals_answer(fn, state: dict, *args, **kwargs) -> dict:
+    """A reference adapter (grader convention: globals as keywords, an observation back) on the student's globals."""
+    observed = fn(*args, **kwargs, **{k: v for k, v in state.items() if isinstance(k, str)})
+    return observed if isinstance(observed, dict) and "return" in observed else {"return": observed}

@@ -1,0 +1,192 @@
+"""Calls on a student's own signature, bound by meaning (grader/binding.py), for one submission's scoring.
+
+A failing call of a function whose parameters are not the spec's is tried again with each parameter
+bound from what the check provides; the first binding under which it passes is kept, and the
+feedback says how the call was bound (grade.py raises `attention`: a person looks). Results of a
+producer (`takes_results_of`) are the student's own: its function is called on the same inputs in
+the same process, and what comes back (plain arrays only) is passed in. Nothing of the reference's
+enters the student's process: the reference only tells which of the student's values is z1 or a3.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from grader.scoring import binding
+from grader.checks.compare import Verdict
+from grader.scoring.passes import Attempt, arguments_by_name
+
+MAX_CALLS = 240  # binding calls per submission: a student's function that hangs must not multiply
+
+
+@dataclass
+class Produced:
+    """A producer's results for one probe's inputs: the student's own value, and its parts found by value."""
+
+    value: Any
+    parts: dict[str, Any]
+    shown: str  # the student's call, in words: "forward_pass_v2(x)"
+    items: int = 0
+
+
+@dataclass
+class Rebinder:
+    """Tries bindings by meaning for one Scoring (see the module's docstring)."""
+
+    scoring: Any
+    calls: int = 0
+    first_failed: Attempt | None = None  # the surest binding's failing call, from the last attempt()
+    produced: dict[tuple[int, str, bool], Produced | None] = field(default_factory=dict)
+
+    def known(self, probe) -> tuple[dict[str, Any], list[str]]:
+        """The check's inputs under the spec's parameter names, and their order."""
+        fn = self.scoring.spec.function(probe.check.function)
+        args = probe.payload.get("args", [])
+        if len(args) > len(fn.params):
+            return {}, []
+        known = dict(zip(fn.params, args))
+        known.update(probe.payload.get("kwargs", {}))
+        return known, list(known)
+
+    def attempt(self, index: int, probe, name: str, definition, base_call: dict, found_as: str = "", policy=None) -> Attempt | None:
+        """The first binding under which `name` passes this probe, as an Attempt; None when none does.
+        `policy` makes a fresh HelperPolicy: the reference's helpers in place of broken ones (a retry)."""
+        self.first_failed = None
+        fn = self.scoring.spec.function(probe.check.function)
+        known, inputs = self.known(probe)
+        if not inputs or probe.check.class_name:
+            return None
+        sig = binding.signature(definition.source, definition.params)
+        if tuple(binding._norm(p) for p in sig.params) == tuple(binding._norm(p) for p in fn.params):
+            return None  # the spec's own signature: the first pass already called it so
+        globals_ = probe.payload.get("globals", {})
+        producers, results, parts, shown = {}, {}, {}, {}
+        for producer in fn.takes_results_of:
+            made = self.produce(index, probe, producer, known, policy)
+            if made is not None:
+                producers[producer] = (made.items, tuple(made.parts))
+                results[producer], parts[producer], shown[producer] = made.value, made.parts, made.shown
+        data_names = [n for n in sig.reads if n not in self.scoring.defined]
+        for recipe in binding.recipes(sig, inputs, list(globals_), producers, data_names):
+            if binding.trivial(recipe, fn.params, sig, len(probe.payload.get("args", []))):
+                continue
+            if self.calls >= MAX_CALLS:
+                return None
+            self.calls += 1
+            payload, by_reference = binding.payload_for(recipe, known, results, parts, globals_)
+            call = {k: v for k, v in base_call.items() if k != "bind_globals"}
+            call["function"] = name
+            if by_reference:
+                call["bind_globals"] = by_reference
+            outcome = self.scoring.session.call(call, payload, *([policy()] if policy else []))
+            if outcome.status in ("missing", "timeout", "crashed"):
+                return None
+            words = recipe.describe(name, shown)
+            attempt = Attempt(call, payload, outcome, None, found_as=found_as, recipe=recipe,
+                              bound=words, notes=[f"its parameters are not the handout's: called as {words}"])
+            attempt.verdict = self.scoring.judge(probe, attempt)
+            if attempt.verdict.passed:
+                return attempt
+            self.first_failed = self.first_failed or attempt
+        return None
+
+    def produce(self, index: int, probe, producer: str, known: dict[str, Any], policy=None) -> Produced | None:
+        """The student's own `producer` (as its checks graded it) on this probe's inputs."""
+        key = (index, producer, policy is not None)
+        if key in self.produced:
+            return self.produced[key]
+        self.produced[key] = None
+        source = self.producer_attempt(producer)
+        pfn = self.scoring.spec.function(producer)
+        if source is None or not all(p in known for p in pfn.params) or self.calls >= MAX_CALLS:
+            return None
+        globals_ = probe.payload.get("globals", {})
+        name = source.call.get("function", producer)
+        call = {"function": name, "seed": probe.call.get("seed"), "repeat": 1}
+        if "definition" in source.call:
+            call["definition"] = source.call["definition"]
+        if source.recipe is not None:
+            if source.recipe.uses_results():
+                return None
+            payload, by_reference = binding.payload_for(source.recipe, known, {}, {}, globals_)
+            if by_reference:
+                call["bind_globals"] = by_reference
+        else:
+            payload = {"args": [known[p] for p in pfn.params], "kwargs": {}, "globals": dict(globals_)}
+            mine = self.scoring.defined.get(name)
+            moved = arguments_by_name(pfn.params, mine[-1].params, payload) if mine else None
+            payload = moved or payload
+        self.calls += 1
+        if policy is not None and "helper_globals" in probe.call:
+            call["helper_globals"] = probe.call["helper_globals"]
+        outcome = self.scoring.session.call(call, payload, *([policy()] if policy else []))
+        if outcome.status != "ok" or not binding.plain_value(outcome.value.get("return")):
+            return None
+        value = outcome.value["return"]
+        parts = binding.label_parts(value, self.reference_returns(producer, [known[p] for p in pfn.params], globals_), pfn.returns)
+        shown = f"{name}({', '.join(pfn.params)})"
+        made = Produced(value, parts, shown, len(value) if isinstance(value, (tuple, list)) else 0)
+        self.produced[key] = made
+        return made
+
+    def producer_attempt(self, producer: str) -> Attempt | None:
+        """The producer's call that passed its own checks (the form the student wrote), else None."""
+        for probe, attempt in zip(self.scoring.grader.probes, self.scoring.attempts):
+            if probe.check.function == producer and attempt.verdict is not None and attempt.verdict.passed:
+                return attempt
+        return None
+
+    def reference_returns(self, producer: str, args: list, globals_: dict) -> Any:
+        """The reference producer's return on the same inputs (only to name the student's parts)."""
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
+                observed = self.scoring.grader.reference_callable(producer)(*args, **globals_)
+        except Exception:
+            return None
+        return observed.get("return") if isinstance(observed, dict) and "return" in observed else observed
+
+    def reshape(self, by_function: dict[str, list[int]]) -> None:
+        """Graded names the student defined with a signature of their own: failing checks tried bound by meaning."""
+        s = self.scoring
+        for name, positions in by_function.items():
+            fn = s.spec.function(name)
+            definition, kind = s.targets.get(name, (None, "missing"))
+            if fn.given or "." in name or kind != "student" or definition is None:
+                continue
+            for i in positions:
+                attempt = s.attempts[i]
+                if attempt.verdict is None or attempt.verdict.passed or attempt.found_as or attempt.variant \
+                        or attempt.verdict.diagnosis in ("not-attempted", "not-implemented"):
+                    continue
+                better = self.attempt(i, s.grader.probes[i], name, definition, attempt.call)
+                if better is not None:
+                    s.attempts[i] = better
+
+    def retry(self, index: int, probe, attempt: Attempt, broken: set[str]) -> tuple[Attempt, Verdict] | None:
+        """One bug costs once, for a signature of the student's own: bound by meaning, with the reference's
+        helpers in place of the broken ones (its producer's call too); the passing Attempt and its verdict."""
+        s = self.scoring
+        fn = s.spec.function(probe.check.function)
+        helpers = [h for h in fn.helpers if h in broken]
+        verdict = attempt.verdict
+        if not helpers or verdict is None or verdict.passed or verdict.diagnosis in ("not-attempted", "not-implemented", "modifies-input"):
+            return None
+        name = attempt.found_as or probe.check.function
+        definitions = s.defined.get(name)
+        if not definitions or attempt.variant:
+            return None
+        definition = definitions[-1] if attempt.found_as else s.targets.get(name, (None, ""))[0]
+        if definition is None:
+            return None
+        stateful = {h: list(s.spec.function(h).globals) for h in helpers if s.spec.function(h).globals}
+        base = dict(attempt.call, **({"helper_globals": stateful} if stateful else {}))
+        bound = self.attempt(index, probe, name, definition, base, attempt.found_as, policy=lambda: s.helper_policy(helpers))
+        if bound is None:
+            return None
+        names = ", ".join(helpers)
+        return bound, Verdict(True, f"passes with the reference {names} in place of yours: your own logic is right, your {names} broke it",
+                              "broken-helper", {"helper_note": names})
