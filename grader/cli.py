@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("-o", "--outdir", default="reports", help="output folder (default reports/)")
     grade.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1, help="notebooks graded at once (default: the number of cores)")
     grade.add_argument("--cluster", metavar="ADDRESS", help="grade on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for N local worker processes (pip install -e \".[cluster]\")")
+    grade.add_argument("--dry-run", action="store_true", help="read the input and say what it holds (notebooks, folders without one, several), then stop")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded with the same notebook, spec, grader and options")
     _add_run_options(grade)
 
@@ -233,7 +234,8 @@ def cmd_grade(args) -> int:
     else:
         options = resolve_sandbox(options, refuse_fallback=True)
     try:
-        outcome = run_batch(args.paths, spec, options, outdir, workers=max(1, args.workers), force=args.force, cluster=args.cluster)
+        outcome = run_batch(args.paths, spec, options, outdir, workers=max(1, args.workers), force=args.force, cluster=args.cluster,
+                            announce=lambda intake: print("\n".join(intake.summary()), flush=True), dry_run=args.dry_run)
     except ClusterError as exc:
         raise UsageError(str(exc)) from None
     if outcome.skipped:
@@ -244,8 +246,8 @@ def cmd_grade(args) -> int:
     for why, names in sorted(reasons.items()):
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         print(f"regraded {len(names)}: {why}: {shown}")
-    for path in outcome.ignored_files:
-        print(f"ignored (not a notebook): {path}", file=sys.stderr)
+    if args.dry_run:
+        return 0
     graded = [r for r in outcome.results if r.submission in set(outcome.graded)]
     print(summary_text(graded, str(outdir), outcome.wall_seconds, outcome.durations))
     if outcome.internal_errors:

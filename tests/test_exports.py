@@ -51,14 +51,14 @@ def test_grades_csv_round_trips_and_totals_match(tmp_path):
     rows = read_csv(path)
     header, body = rows[0], rows[1:]
     functions = graded_functions(results)
-    assert header == ["submission", "score", "max_score", *functions]
+    assert header == ["submission", "score", "max_score", *functions, "needs_person"]
     by_sub = {r.submission: r for r in results}
     assert sorted(row[0] for row in body) == sorted(by_sub)
     for row in body:
         result = by_sub[row[0]]
         assert float(row[1]) == pytest.approx(result.score)
         assert float(row[2]) == pytest.approx(result.max_score)
-        assert sum(float(x) for x in row[3:]) == pytest.approx(result.score)
+        assert sum(float(x) for x in row[3:-1]) == pytest.approx(result.score)
 
 
 def test_grades_csv_numbers_are_unquoted(tmp_path):
@@ -74,8 +74,8 @@ def test_grades_csv_follows_the_given_function_order(tmp_path):
     order = ["update_shallow", "softmax", "not_in_results"]
     write_grades_csv([load("partial")], path, functions=order)
     header, row = read_csv(path)
-    assert header[3:] == order
-    assert [float(x) for x in row[3:]] == [3.0, 3.0, 0.0]
+    assert header[3:-1] == order
+    assert [float(x) for x in row[3:-1]] == [3.0, 3.0, 0.0]
 
 
 def test_grades_csv_escapes_commas_quotes_and_unicode(tmp_path):

@@ -12,22 +12,17 @@ next run grades it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from grader.batch.intake import Intake, Submission, collect as intake_collect
 from grader.outputs.files import output_paths, write_class_outputs, write_outputs
-from grader.result import Result, result_from_dict
+from grader.result import Attention, Result, result_from_dict
 
-NOTEBOOK_SUFFIXES = (".ipynb", ".py")
-
-
-@dataclass(frozen=True)
-class Submission:
-    id: str
-    path: Path
 
 
 @dataclass
@@ -40,59 +35,24 @@ class BatchOutcome:
     durations: dict[str, float] = field(default_factory=dict)
     ignored_files: list[Path] = field(default_factory=list)
     wall_seconds: float = 0.0
+    intake: Intake | None = None
 
 
-def collect(paths: list[str | Path]) -> tuple[list[Submission], list[Path]]:
-    """Submissions from files and folders: a folder per student names the student.
+def collect(paths: list[str | Path], unpack_to: Path | None = None, graded_names: tuple[str, ...] = ()) -> tuple[list[Submission], list[Path]]:
+    """Submissions and ignored files (see intake.collect, which says more)."""
+    import tempfile
 
-    Inside the folders given, symbolic links are never followed: a link where a notebook or
-    a student's folder should be is a submission of its own, graded as unusable input.
-    """
-    found: list[Submission] = []
-    ignored: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for child in sorted(path.iterdir()):
-                if child.name.startswith("."):
-                    continue
-                if child.is_symlink():
-                    found.append(Submission(child.stem if child.suffix in NOTEBOOK_SUFFIXES else child.name, child))
-                elif child.is_dir():
-                    notebooks = sorted(_notebooks_below(child))
-                    ipynb = [p for p in notebooks if p.suffix == ".ipynb"]
-                    chosen = (ipynb or notebooks)[:1]
-                    found += [Submission(child.name, p) for p in chosen]
-                    ignored += [p for p in notebooks if p not in chosen]
-                elif child.suffix in NOTEBOOK_SUFFIXES:
-                    found.append(Submission(child.stem, child))
-                else:
-                    ignored.append(child)
-        else:
-            found.append(Submission(path.stem, path))  # named explicitly: always attempted
-    seen: dict[str, int] = {}
-    unique = []
-    for sub in found:
-        count = seen.get(sub.id, 0)
-        seen[sub.id] = count + 1
-        unique.append(sub if count == 0 else Submission(f"{sub.id}-{count + 1}", sub.path))
-    return unique, ignored
-
-
-def _notebooks_below(folder: Path):
-    """Notebook files under a student's folder, links included as files but never entered."""
-    for root, dirs, files in os.walk(folder, followlinks=False):
-        dirs[:] = [d for d in dirs if d != ".ipynb_checkpoints" and not d.startswith(".")]
-        for name in files:
-            candidate = Path(root) / name
-            if candidate.suffix in NOTEBOOK_SUFFIXES:
-                yield candidate
+    found = intake_collect(paths, unpack_to or Path(tempfile.mkdtemp(prefix="nn-grader-intake-")), graded_names)
+    return found.submissions, found.ignored
 
 
 def file_hash(path: Path) -> str:
     """sha256 of a regular file's bytes, read without following a link; "" when there is none."""
     from grader.notebook.load import NotebookError, read_submission
 
+    if path.is_dir() and not path.is_symlink():  # a folder without a notebook: what it holds, by name and size
+        listing = sorted(f"{p.relative_to(path)}\0{p.lstat().st_size}" for p in path.rglob("*") if not p.is_dir())
+        return hashlib.sha256("\n".join(listing).encode()).hexdigest()
     try:
         return hashlib.sha256(read_submission(path, follow_symlinks=False)).hexdigest()
     except NotebookError:
@@ -147,7 +107,7 @@ def grade_one(submission: Submission) -> tuple[str, dict, float]:
 
 
 def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool = False, progress_stream=None,
-              cluster: str | None = None, client=None) -> BatchOutcome:
+              cluster: str | None = None, client=None, announce=None, dry_run: bool = False) -> BatchOutcome:
     """Grade what is not graded yet; `cluster` (a Dask scheduler address or local:N) or `client` runs it on Dask."""
     from grader.outputs.gradebook import Gradebook
     from grader.outputs.progress import Progress
@@ -158,8 +118,13 @@ def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool 
     started = time.perf_counter()
     clean_stale()  # folders a killed run left behind
     outdir.mkdir(parents=True, exist_ok=True)
-    submissions, ignored = collect(paths)
-    outcome = BatchOutcome(ignored_files=ignored)
+    intake = read_intake(paths, outdir, spec)
+    submissions = intake.submissions
+    outcome = BatchOutcome(ignored_files=intake.ignored, intake=intake)
+    if announce is not None:
+        announce(intake)
+    if dry_run:
+        return outcome
     key = grading_key(options)
     with Gradebook(outdir / "gradebook.sqlite") as book:
         todo = []
@@ -175,19 +140,21 @@ def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool 
             if why:
                 outcome.regraded[sub.id] = why
             todo.append(sub)
-        with Progress(len(todo), stream=progress_stream) as progress:
+        unusable = [sub for sub in todo if sub.unusable]
+        todo = [sub for sub in todo if not sub.unusable]
+        with Progress(len(todo) + len(unusable), stream=progress_stream) as progress:
             if cluster or client is not None:
                 from grader.batch.cluster import grade_on_cluster
 
                 graded = grade_on_cluster(todo, spec.id, options, cluster or "", client=client)
             else:
                 graded = _grade_all(todo, spec.id, options, workers)
-            for status, data, seconds in graded:
+            for status, data, seconds in itertools.chain(_unusable_results(unusable, spec, options), graded):
                 if status != "ok":
                     outcome.internal_errors.append(f"{data['submission']}: {data['message']}")
                     progress.advance(data["submission"], "not graded (grader fault)", seconds)
                     continue
-                result = result_from_dict(data)
+                result = needs_a_person_when_unusable(result_from_dict(data))
                 write_outputs(result, outdir)  # files first: a kill before the record means a regrade, never a gap
                 book.record(result)
                 outcome.graded.append(result.submission)
@@ -197,6 +164,36 @@ def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool 
     write_class_outputs(outcome.results, outdir, spec, similar_pairs=similar_pairs(outcome.results, spec))
     outcome.wall_seconds = time.perf_counter() - started
     return outcome
+
+
+def read_intake(paths, outdir: Path, spec) -> Intake:
+    """Read the whole input before grading; zips are unpacked afresh below OUTDIR/.intake (hidden from notebooks)."""
+    import shutil
+
+    unpack_to = outdir / ".intake"
+    shutil.rmtree(unpack_to, ignore_errors=True)
+    unpack_to.mkdir(parents=True, exist_ok=True)
+    os.chmod(unpack_to, 0o700)
+    return intake_collect(paths, unpack_to, tuple(fn.name for fn in spec.functions))
+
+
+def _unusable_results(unusable: list[Submission], spec, options):
+    """A submission with nothing to grade (no notebook): a 0 that says why, graded here, never sent out."""
+    if not unusable:
+        return
+    from grader.pipeline.grade import Grader
+
+    grader = Grader(spec, options)
+    for sub in unusable:
+        yield "ok", grader.invalid(sub.path, sub.unusable, file_hash(sub.path), sub.id).to_dict(), 0.0
+
+
+def needs_a_person_when_unusable(result: Result) -> Result:
+    """An input that could not be graded at all (no notebook, corrupt, empty) is a 0 a person must look at."""
+    if result.execution.status != "invalid" or any(a.reason == "unusable-input" for a in result.attention):
+        return result
+    detail = f"nothing could be graded: {result.execution.message or 'the file could not be read'}"
+    return replace(result, attention=(*result.attention, Attention("unusable-input", detail)))
 
 
 def _grade_all(todo: list[Submission], assignment: str, options, workers: int):

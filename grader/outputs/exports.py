@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from grader.outputs.summary import attention_words
 from grader.result import Result, result_from_dict, write_atomic
 
 FAILED_TO_RUN = ("crashed", "invalid", "timeout")
@@ -88,12 +89,13 @@ def grades_rows(results: Sequence[Result], functions: list[str] | None = None,
                 manual: dict[str, Any] | None = None) -> list[list[Any]]:
     functions = list(functions) if functions is not None else graded_functions(results)
     rows: list[list[Any]] = [["submission", "score", "max_score", *functions]
-                             + (MANUAL_COLUMNS if manual is not None else [])]
+                             + (MANUAL_COLUMNS if manual is not None else []) + ["needs_person"]]
     for result in sorted(results, key=lambda r: r.submission):
         points = function_points(result)
         rows.append([result.submission, _number(result.score), _number(result.max_score),
                      *(_number(points.get(f, 0.0)) for f in functions)]
-                    + (_manual_cells(result, manual[result.submission]) if manual is not None else []))
+                    + (_manual_cells(result, manual[result.submission]) if manual is not None else [])
+                    + ["; ".join(attention_words(r) for r in dict.fromkeys(a.reason for a in result.attention))])
     return rows
 
 
@@ -108,6 +110,7 @@ def write_grades_csv(results: Sequence[Result], path: str | os.PathLike[str],
     that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) starts with '.
     With `manual` (submission -> grader.manual.ManualGrade), five columns follow: manual,
     manual_max, total, total_max (automatic + manual) and unreviewed (items still to grade).
+    The last column, needs_person, says in words why a person must read the submission (empty: no need).
     """
     _write_csv_atomic(path, _csv_text(grades_rows(results, functions, manual)), "utf-8-sig")
 

@@ -18,6 +18,7 @@ ATTENTION_WORDS = {
     "renamed": "a function found under another name",
     "reshaped": "a return of another shape accepted",
     "solution-loaded": "loads the handout's solution",
+    "unusable-input": "nothing could be graded",
 }
 
 
