@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,8 +29,7 @@ def corpora() -> dict[str, list[tuple[str, Path]]]:
     found: dict[str, list[tuple[str, Path]]] = {
         "corpus": [("shallow-backprop", p) for p in sorted((RESOURCES / "corpus").iterdir())],
         "notebooks": [("shallow-backprop", p) for p in sorted((RESOURCES / "notebooks").glob("*.ipynb"))],
-        "examples": [("shallow-backprop", p) for p in sorted((ROOT / "examples" / "shallow-backprop").rglob("*"))
-                     if p.is_file() and p.suffix in (".ipynb", ".py", ".json")],
+        "examples": [("shallow-backprop", ROOT / "examples" / "shallow-backprop")],  # a folder per student
     }
     expected = json.loads((RESOURCES / "real" / "expected.json").read_text())
     found["real"] = [(entry["assignment"], RESOURCES / "real" / name)
@@ -52,11 +52,14 @@ def snapshot(outdir: Path, extra: list[str]) -> None:
             by_assignment.setdefault(assignment, []).append(path)
         for assignment, paths in by_assignment.items():
             with tempfile.TemporaryDirectory() as tmp:
-                # one flat folder of links, so that submission ids are the file names in every corpus
+                # one flat folder of copies (links are refused as submissions), ids are the file names
                 staged = Path(tmp) / "in"
                 staged.mkdir()
                 for path in paths:
-                    (staged / path.name).symlink_to(path)
+                    if path.is_dir():
+                        shutil.copytree(path, staged, dirs_exist_ok=True)
+                    else:
+                        shutil.copy(path, staged / path.name)
                 reports = Path(tmp) / "out"
                 cmd = [sys.executable, "-m", "grader", "grade", str(staged), "-a", assignment, "-o", str(reports),
                        "-j", "2", "--cell-timeout", "20", *extra]
