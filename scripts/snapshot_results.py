@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESOURCES = ROOT / "tests" / "resources"
-VOLATILE = {"seconds", "graded_at", "grading", "timestamp", "started", "finished", "wall", "containment"}
+VOLATILE = {"notebook", "spec_version", "seconds", "graded_at", "grading", "timestamp", "started", "finished", "wall", "containment"}
 
 
 def corpora() -> dict[str, list[tuple[str, Path]]]:
