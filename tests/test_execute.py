@@ -230,3 +230,22 @@ def test_the_working_folder_has_the_data_shims_and_is_removed_afterwards():
         assert shape[0] == 784 and shape[1] > 1000 and dtype == "uint8"
         assert {"MNISTtools.py", "train-images-idx3-ubyte", "train-labels.idx3-ubyte"} <= set(files)
         assert not staged.exists() and (workdir is None or not workdir.exists())
+
+
+def test_every_sibling_module_the_sandboxed_scripts_import_is_staged_beside_them(tmp_path):
+    """worker.py and zygote.py run outside the package: what they import from grader/run must be staged."""
+    import ast
+    from pathlib import Path
+
+    from grader.run import sandbox as sandbox_module
+
+    here = Path(sandbox_module.__file__).parent
+    siblings = set()
+    for script in ("worker.py", "zygote.py", *sandbox_module.SANDBOX_MODULES):
+        for node in ast.walk(ast.parse((here / script).read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            siblings |= {f"{n}.py" for n in names if (here / f"{n}.py").exists()}
+    assert siblings, "the scripts import no sibling module: this test looks at the wrong thing"
+    assert siblings <= set(sandbox_module.SANDBOX_MODULES)
+    staged = sandbox_module.stage(sandbox_module.SandboxConfig(), with_data=False)
+    assert {p.name for p in staged.iterdir() if p.suffix == ".py"} >= siblings
