@@ -3,6 +3,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import isolation_params
 
 from grader.run import sandbox
 from grader.run.execute import HelperPolicy, Session, probe_bwrap
@@ -130,7 +131,7 @@ def test_the_notebook_time_limit_skips_what_is_left():
     assert "time limit" in outcomes[-1].error
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", isolation_params())
 def test_the_grader_and_reference_packages_cannot_be_imported(mode):
     cells = [
         "def probe():\n    out = []\n    for name in ('reference', 'grader'):\n        try:\n            __import__(name)\n            out.append(name)\n        except ImportError:\n            pass\n    return out",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import isolation_params
 
 from grader.run import sandbox
 from grader.run.execute import HelperPolicy, Session, probe_bwrap
@@ -50,7 +51,7 @@ def checkout_hash() -> str:
     return digest.hexdigest()
 
 
-@pytest.fixture(scope="module", params=MODES)
+@pytest.fixture(scope="module", params=isolation_params())
 def grader(request, tmp_path_factory) -> Grader:
     decoy = tmp_path_factory.mktemp("decoy")
     (decoy / "authorized_keys").write_text("ssh-ed25519 AAAA honest@host\n")
