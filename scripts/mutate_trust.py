@@ -91,6 +91,12 @@ MUTATIONS = [
      'SANDBOX_MODULES: tuple[str, ...] = ("worker.py", "privilege.py")',
      'SANDBOX_MODULES: tuple[str, ...] = ("worker.py",)',
      "tests/test_execute.py::test_every_sibling_module_the_sandboxed_scripts_import_is_staged_beside_them"),
+    ("reference: readable by a cold notebook of a root grader (project and packages not covered)", "grader/run/sandbox.py",
+     ["        covers = {p for p in self.hidden if p.is_dir()}",
+      '        for secret in _secret_dirs():  # after the rebinds: inside site-packages too\n            if secret.is_dir():'],
+     ["        covers = set()",
+      '        for secret in _secret_dirs():  # after the rebinds: inside site-packages too\n            if False:'],
+     "tests/test_execute.py::test_the_reference_source_is_unreadable_in_every_isolation"),
     # issue 20.6: a process left behind by a killed batch is seen (the test watches the real process tree)
     ("leftovers: a warm process outlives a killed batch", "grader/run/zygote.py",
      '    sock.send(json.dumps({"ready": os.getpid()}).encode())\n    serve(sock)',

@@ -1,4 +1,5 @@
 """The student's process: IPython semantics, limits, crashes survived, plain values only."""
+import os
 import time
 
 import numpy as np
@@ -250,3 +251,16 @@ def test_every_sibling_module_the_sandboxed_scripts_import_is_staged_beside_them
     assert siblings <= set(sandbox_module.SANDBOX_MODULES)
     staged = sandbox_module.stage(sandbox_module.SandboxConfig(), with_data=False)
     assert {p.name for p in staged.iterdir() if p.suffix == ".py"} >= siblings
+
+
+@pytest.mark.parametrize("mode", isolation_params())
+def test_the_reference_source_is_unreadable_in_every_isolation(mode):
+    """Not only under bubblewrap: the cold root path hides the checkout too (a non-root grader cannot)."""
+    if mode == "none" and os.geteuid() != 0:
+        pytest.skip("without bubblewrap a non-root grader's notebook runs as the grader's user (README)")
+    source = sandbox.PROJECT_ROOT / "reference" / "shallow_backprop.py"
+    assert source.exists()
+    cells = [f"def probe():\n    try:\n        return len(open({str(source)!r}).read())\n    except OSError:\n        return -1"]
+    _, _, probe = run(cells, mode=mode)
+    assert probe.status == "ok"
+    assert probe.value["return"] == -1
