@@ -1,8 +1,10 @@
 """The student's process: IPython semantics, limits, crashes survived, plain values only."""
+import os
 import time
 
 import numpy as np
 import pytest
+from conftest import isolation_params
 
 from grader.run import sandbox
 from grader.run.execute import HelperPolicy, Session, probe_bwrap
@@ -130,7 +132,7 @@ def test_the_notebook_time_limit_skips_what_is_left():
     assert "time limit" in outcomes[-1].error
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", isolation_params())
 def test_the_grader_and_reference_packages_cannot_be_imported(mode):
     cells = [
         "def probe():\n    out = []\n    for name in ('reference', 'grader'):\n        try:\n            __import__(name)\n            out.append(name)\n        except ImportError:\n            pass\n    return out",
@@ -230,3 +232,35 @@ def test_the_working_folder_has_the_data_shims_and_is_removed_afterwards():
         assert shape[0] == 784 and shape[1] > 1000 and dtype == "uint8"
         assert {"MNISTtools.py", "train-images-idx3-ubyte", "train-labels.idx3-ubyte"} <= set(files)
         assert not staged.exists() and (workdir is None or not workdir.exists())
+
+
+def test_every_sibling_module_the_sandboxed_scripts_import_is_staged_beside_them(tmp_path):
+    """worker.py and zygote.py run outside the package: what they import from grader/run must be staged."""
+    import ast
+    from pathlib import Path
+
+    from grader.run import sandbox as sandbox_module
+
+    here = Path(sandbox_module.__file__).parent
+    siblings = set()
+    for script in ("worker.py", "zygote.py", *sandbox_module.SANDBOX_MODULES):
+        for node in ast.walk(ast.parse((here / script).read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            siblings |= {f"{n}.py" for n in names if (here / f"{n}.py").exists()}
+    assert siblings, "the scripts import no sibling module: this test looks at the wrong thing"
+    assert siblings <= set(sandbox_module.SANDBOX_MODULES)
+    staged = sandbox_module.stage(sandbox_module.SandboxConfig(), with_data=False)
+    assert {p.name for p in staged.iterdir() if p.suffix == ".py"} >= siblings
+
+
+@pytest.mark.parametrize("mode", isolation_params())
+def test_the_reference_source_is_unreadable_in_every_isolation(mode):
+    """Not only under bubblewrap: the cold root path hides the checkout too (a non-root grader cannot)."""
+    if mode == "none" and os.geteuid() != 0:
+        pytest.skip("without bubblewrap a non-root grader's notebook runs as the grader's user (README)")
+    source = sandbox.PROJECT_ROOT / "reference" / "shallow_backprop.py"
+    assert source.exists()
+    cells = [f"def probe():\n    try:\n        return len(open({str(source)!r}).read())\n    except OSError:\n        return -1"]
+    _, _, probe = run(cells, mode=mode)
+    assert probe.status == "ok"
+    assert probe.value["return"] == -1

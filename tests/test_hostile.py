@@ -55,6 +55,43 @@ def processes_matching(text: str) -> list[str]:
     return [line for line in out.splitlines() if text in line and "ps -eo" not in line]
 
 
+def process_tree(root: int) -> dict[tuple[int, str], str]:
+    """Every live descendant of `root`: (pid, start time) -> its command line (pids can be reused)."""
+    parents, starts, lines = {}, {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        pid = int(entry.name)
+        parents[pid], starts[pid], lines[pid] = int(fields[1]), fields[19], cmdline
+    found, todo = {}, [root]
+    while todo:
+        parent = todo.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and (pid, starts[pid]) not in found:
+                found[(pid, starts[pid])] = lines[pid]
+                todo.append(pid)
+    return found
+
+
+def still_alive(processes: dict[tuple[int, str], str]) -> list[str]:
+    """Those of `processes` that still run (same pid and same start time, not a zombie)."""
+    alive = []
+    for (pid, start), line in processes.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[19] == start and fields[0] != "Z":
+            alive.append(line)
+    return alive
+
+
 def last_cell(result):
     cells = [c for c in result.execution.cells]
     return cells[-1] if cells else None
@@ -246,14 +283,22 @@ def test_a_batch_killed_half_way_ends_with_every_submission_graded_exactly_once(
     cmd = [sys.executable, "-m", "grader", "grade", str(folder), "-a", "shallow-backprop", "-o", str(outdir), "-j", "1"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
+    running = {}
     while time.time() < deadline and len(list((outdir / "results").glob("*.json"))) < 2:
+        running.update(process_tree(proc.pid))
         time.sleep(0.1)
+    running.update(process_tree(proc.pid))
+    # What really runs a notebook: worker.py (cold, or bubblewrap) and zygote.py with its forks (warm).
+    sandboxed = {key: line for key, line in running.items() if "worker.py" in line or "zygote.py" in line}
+    assert sandboxed, f"no sandboxed process seen under the grader: {sorted(running.values())}"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = len(list((outdir / "results").glob("*.json")))
     assert 2 <= done_before < 6
-    time.sleep(0.5)
-    assert processes_matching("grader_worker.py") == [] or all(str(outdir) not in p for p in processes_matching("grader_worker.py"))
+    deadline = time.time() + 5
+    while still_alive(sandboxed) and time.time() < deadline:
+        time.sleep(0.1)
+    assert still_alive(sandboxed) == [], "processes left behind by the killed batch"
     rerun = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     results = {p.stem: json.loads(p.read_text()) for p in (outdir / "results").glob("*.json")}

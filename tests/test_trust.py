@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import isolation_params
 
 from grader.run import sandbox
 from grader.run.execute import HelperPolicy, Session, probe_bwrap
@@ -50,7 +51,7 @@ def checkout_hash() -> str:
     return digest.hexdigest()
 
 
-@pytest.fixture(scope="module", params=MODES)
+@pytest.fixture(scope="module", params=isolation_params())
 def grader(request, tmp_path_factory) -> Grader:
     decoy = tmp_path_factory.mktemp("decoy")
     (decoy / "authorized_keys").write_text("ssh-ed25519 AAAA honest@host\n")
@@ -339,3 +340,59 @@ def test_the_graders_packages_stay_hidden_even_when_installed_beside_numpy(monke
         if mode == "none" and os.geteuid() != 0:
             continue  # nothing can be hidden from the grader's own user
         assert seen.status == "ok" and seen.value["return"] == [], (mode, seen.value)
+
+
+# ------------------------------------------------------------------ the one privilege drop
+
+def _in_child(body) -> int:
+    """Run `body` in a forked child (it may change uid); its exit code: 0 passed, 1 failed."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os._exit(0 if body() else 1)
+        except BaseException:
+            os._exit(2)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the drop from root needs root")
+def test_the_privilege_drop_leaves_no_capability_no_root_and_no_new_privs():
+    from grader.run import privilege
+
+    def body() -> bool:
+        privilege.drop_to(65534)
+        status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+        return (os.getresuid() == (65534,) * 3 and os.getresgid() == (65534,) * 3 and os.getgroups() == []
+                and int(status["CapBnd"], 16) == 0 and int(status["CapEff"], 16) == 0
+                and status["NoNewPrivs"].strip() == "1")
+
+    assert _in_child(body) == 0
+
+
+def test_every_step_of_the_privilege_drop_is_checked():
+    """A prctl or setresuid that fails raises PrivilegeError: never a silently weaker sandbox."""
+    import ctypes
+    import errno
+
+    from grader.run import privilege
+
+    class RefusingLibc:
+        def prctl(self, *args) -> int:
+            ctypes.set_errno(errno.EPERM)
+            return -1
+
+    with pytest.raises(privilege.PrivilegeError):
+        privilege.drop_capabilities(RefusingLibc())
+    with pytest.raises(privilege.PrivilegeError):
+        privilege.no_new_privs(RefusingLibc())
+
+    def regain_root() -> bool:
+        if os.geteuid() == 0:
+            privilege.become(65534)
+        try:
+            privilege.become(0)
+        except privilege.PrivilegeError:
+            return True
+        return False
+
+    assert _in_child(regain_root) == 0

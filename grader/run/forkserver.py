@@ -111,7 +111,8 @@ class ForkServer:
         self.owner = os.getpid()
         self.folder = Path(tempfile.mkdtemp(prefix=f"{sandbox.STAGE_PREFIX}{os.getpid()}-warm-"))
         shutil.copyfile(ZYGOTE_SOURCE, self.folder / "zygote.py")
-        shutil.copyfile(sandbox.WORKER_SOURCE, self.folder / "worker.py")
+        for name in sandbox.SANDBOX_MODULES:  # worker.py and the sibling modules it and the zygote import
+            shutil.copyfile(sandbox.WORKER_SOURCE.parent / name, self.folder / name)
         (self.folder / "home").mkdir()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock = ours

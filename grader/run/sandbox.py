@@ -39,11 +39,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from grader.run import privilege
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Never visible to student code, wherever they are installed (an install into site-packages
 # puts the reference beside numpy, inside a folder the sandbox must bind).
 SECRET_DIRS = (Path(__file__).resolve().parents[1], PROJECT_ROOT / "reference", PROJECT_ROOT / "assignments")
 WORKER_SOURCE = Path(__file__).resolve().parent / "worker.py"
+# The stdlib-only modules staged beside worker.py (and zygote.py): the sandboxed scripts import them as siblings.
+SANDBOX_MODULES: tuple[str, ...] = ("worker.py", "privilege.py")
 UID_BASE = 2_100_000_000  # + the grader's pid: below 2**31, far above any account range in use
 STAGE_PREFIX = "nn-grader-"
 INSIDE_WORK = "/tmp/work"  # the notebook's folder, inside the private filesystem
@@ -128,7 +132,8 @@ def stage(config: SandboxConfig, with_data: bool = True) -> Path:
     os.chmod(root, 0o755)
     files = root / "files"
     files.mkdir(mode=0o755)
-    shutil.copyfile(WORKER_SOURCE, root / "worker.py")
+    for name in SANDBOX_MODULES:
+        shutil.copyfile(WORKER_SOURCE.parent / name, root / name)
     try:
         if with_data:
             data.write_dataset(files, source=config.data_source, subsample=config.subsample)
@@ -138,7 +143,7 @@ def stage(config: SandboxConfig, with_data: bool = True) -> Path:
     except (OSError, ValueError) as exc:
         shutil.rmtree(root, ignore_errors=True)
         raise SandboxError(f"could not prepare the data for the notebook: {exc}") from exc
-    for path in [root / "worker.py", *files.iterdir()]:
+    for path in [*(root / name for name in SANDBOX_MODULES), *files.iterdir()]:
         os.chmod(path, 0o644)
     return root
 
@@ -269,8 +274,10 @@ def bwrap_launch(staged: Path, limits: Limits, config: SandboxConfig, bwrap: str
         if any(_inside(secret, p) for p in needed) or _under_system(secret):
             args += ["--tmpfs", str(secret)]
     args += ["--dev", "/dev", "--proc", "/proc",
-             "--perms", "0755", "--dir", "/tmp/.grader", "--ro-bind", str(staged / "worker.py"), INSIDE_WORKER,
-             "--perms", "0777", "--dir", INSIDE_WORK]
+             "--perms", "0755", "--dir", "/tmp/.grader"]
+    for name in SANDBOX_MODULES:
+        args += ["--ro-bind", str(staged / name), f"{os.path.dirname(INSIDE_WORKER)}/{name}"]
+    args += ["--perms", "0777", "--dir", INSIDE_WORK]
     for item in sorted((staged / "files").iterdir()):
         args += ["--ro-bind", str(item), f"{INSIDE_WORK}/{item.name}"]
     args += ["--chdir", INSIDE_WORK]
@@ -337,7 +344,7 @@ def rlimits_launch(staged: Path, limits: Limits, config: SandboxConfig) -> Launc
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x04000000, 0x08000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+PR_SET_PDEATHSIG = 1
 
 
 def _can_unshare_mounts() -> bool:
@@ -391,8 +398,10 @@ class _NamespacePlan:
             if secret.is_dir():
                 _mount("tmpfs", str(secret), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
         os.makedirs("/tmp/.grader", mode=0o755)
-        open(INSIDE_WORKER, "w").close()
-        _mount(f"/proc/self/fd/{staged_fd}/worker.py", INSIDE_WORKER, None, MS_BIND)
+        for name in SANDBOX_MODULES:
+            target = f"{os.path.dirname(INSIDE_WORKER)}/{name}"
+            open(target, "w").close()
+            _mount(f"/proc/self/fd/{staged_fd}/{name}", target, None, MS_BIND)
         os.makedirs(INSIDE_WORK, mode=0o777)
         os.chmod(INSIDE_WORK, 0o777)
         for name in sorted(os.listdir(f"/proc/self/fd/{staged_fd}/files")):
@@ -427,17 +436,10 @@ def _preexec(limits: Limits, uid: int | None, namespace: _NamespacePlan | None =
                 resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
             except (ValueError, OSError):
                 pass
-            if uid is not None:
-                if _libc is not None:  # no capability can come back through an exec
-                    for cap in range(64):
-                        _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
-                os.setgroups([])
-                os.setresgid(uid, uid, uid)
-                os.setresuid(uid, uid, uid)
+            if _libc is not None:  # the shared drop: every step checked, a failure ends the child
+                privilege.drop_to(uid)
+                _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")  # after setuid
             signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-            if _libc is not None:
-                _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-                _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
         except BaseException as exc:  # say why on the captured stderr, then give up
             os.write(2, f"sandbox setup failed: {type(exc).__name__}: {exc}\n".encode())
             os._exit(121)

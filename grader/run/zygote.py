@@ -32,6 +32,8 @@ import stat
 import sys
 import traceback
 
+import privilege  # staged beside this script (forkserver.py)
+
 _libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = (
     0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x20000000, 0x40000000)
@@ -179,20 +181,11 @@ def apply_limits(limits: dict) -> None:
 
 
 def drop_to(uid: int | None) -> None:
-    for cap in range(64):  # like bubblewrap's --cap-drop ALL: none can come back, even through a setuid file
-        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != errno.EINVAL:
-            check(-1, f"drop capability {cap}")
-    if uid is not None:
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-        try:
-            os.setuid(0)
-        except PermissionError:
-            pass
-        else:
-            raise SetupError("could not drop root privileges")
-    check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    """The shared, fully checked drop (privilege.py); a failed step is a setup failure."""
+    try:
+        privilege.drop_to(uid, always_drop_capabilities=True)
+    except privilege.PrivilegeError as exc:
+        raise SetupError(str(exc)) from exc
 
 
 def exit_code(status: int) -> int:
