@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -27,9 +28,19 @@ def grader(*args, python: str = sys.executable, env: dict | None = None, timeout
 
 
 def venv(where: Path) -> Path:
-    """A real virtual environment that sees this one's packages (nothing is downloaded)."""
+    """A real virtual environment that sees this one's packages (nothing is downloaded).
+
+    `--system-site-packages` alone would show the BASE interpreter's packages when the tests
+    themselves run in a venv (as the README's test command does): a .pth line adds this
+    interpreter's site folders, their own .pth files (an editable install) included.
+    """
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(where)], check=True, timeout=120)
-    return where / "bin" / "python"
+    python = where / "bin" / "python"
+    inner = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                           capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    ours = [p for p in site.getsitepackages() if Path(p).is_dir()]
+    Path(inner, "outer_site.pth").write_text(f"import site; [site.addsitedir(p) for p in {ours!r}]\n")
+    return python
 
 
 def with_fake_bwrap(tmp_path: Path, script: str) -> dict:

@@ -53,7 +53,7 @@ def _import_distributed():
     try:
         import distributed
     except ImportError:
-        raise ClusterError('--cluster needs Dask: pip install -e ".[cluster]" (dask and distributed)') from None
+        raise ClusterError('--cluster needs Dask: pip install "nn-grader[cluster]" (dask.distributed)') from None
     return distributed
 
 

@@ -3,7 +3,7 @@
 A notebook is rendered cell by cell: markdown through nbconvert's markdown filter (mistune),
 code cells as their source and their saved outputs (text, tables, images). Everything that
 came from the student as HTML (markdown, `text/html` outputs) goes through an allow-list
-sanitiser (bleach): no script, style, iframe, object, embed, form; no `on*` or `style`
+sanitiser (nh3, the maintained successor of bleach): no script, style, iframe, object, embed, form; no `on*` or `style`
 attributes; images only as `data:image/...` URIs; links only to `#fragments`. Text outputs
 are escaped; images from outputs are embedded only after their base64 decodes. The pages
 that show this HTML also carry a Content-Security-Policy that forbids scripts and fetches.
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import bleach
 import nbformat
+import nh3
 
 from grader.checks.rubric import ManualItem
 
@@ -42,28 +42,30 @@ _ATTRS = {"img": {"src", "alt", "width", "height", "title"}, "a": {"href", "titl
           "ol": {"start"}, "col": {"span"}, "colgroup": {"span"}}
 
 
-def _allowed(tag: str, name: str, value: str) -> bool:
-    """The attribute allow-list: nothing that runs, styles the page, or fetches."""
+def _allowed(tag: str, name: str, value: str) -> str | None:
+    """The attribute allow-list: nothing that runs, styles the page, or fetches (None drops the attribute)."""
     if name not in _ATTRS.get(tag, ()) and name != "title":
-        return False
+        return None
     if name == "src":
-        return bool(_DATA_IMAGE.match(value.strip()))
+        return value if _DATA_IMAGE.match(value.strip()) else None
     if name == "href":
-        return value.strip().startswith("#")
+        return value if value.strip().startswith("#") else None
     if name in ("width", "height", "colspan", "rowspan", "span", "start"):
-        return value.strip().isdigit()
-    return True
+        return value if value.strip().isdigit() else None
+    return value
 
 
-_CLEANER = bleach.sanitizer.Cleaner(tags=TAGS, attributes=_allowed, protocols=["data"], strip=True,
-                                    strip_comments=True)
+# Every attribute a tag may carry at all; `_allowed` then judges each value.
+_ALL_ATTRS = {tag: set(names) | {"title"} for tag, names in _ATTRS.items()} | {"*": {"title"}}
 _DROP_WHOLE = re.compile(r"<(script|style|iframe|object|embed|noscript|template|svg|math)\b.*?</\1\s*>",
                          re.I | re.S)
 
 
 def sanitize(fragment: str) -> str:
     """Student HTML -> HTML that can neither run code nor fetch anything."""
-    return _CLEANER.clean(_DROP_WHOLE.sub("", fragment))
+    return nh3.clean(_DROP_WHOLE.sub("", fragment), tags=set(TAGS), attributes=_ALL_ATTRS, attribute_filter=_allowed,
+                     clean_content_tags={"script", "style"}, strip_comments=True, link_rel=None,
+                     url_schemes={"data"})
 
 
 def _markdown(source: str, attachments: dict[str, Any] | None) -> str:
