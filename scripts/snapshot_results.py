@@ -49,8 +49,9 @@ def normalise(value):
     return value
 
 
-def snapshot(outdir: Path, extra: list[str]) -> None:
-    for corpus, pairs in corpora().items():
+def snapshot(outdir: Path, extra: list[str], which: dict[str, list[tuple[str, Path]]] | None = None) -> None:
+    """Grade `which` corpora (default: all of them) with `grader grade ... *extra`."""
+    for corpus, pairs in (which or corpora()).items():
         by_assignment: dict[str, list[Path]] = {}
         for assignment, path in pairs:
             by_assignment.setdefault(assignment, []).append(path)

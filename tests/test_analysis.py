@@ -258,6 +258,13 @@ def test_defs_only_gives_the_same_code_on_transformed_source(source):
     ("patches-library", "import builtins\nbuiltins.print = silent", "builtins.print = silent"),
     ("patches-library", "__builtins__['print'] = silent", "__builtins__['print'] = silent"),
     ("patches-library", "setattr(np, 'allclose', ok)", "setattr(np, 'allclose', ok)"),
+    ("patches-library", "object.__setattr__(np, 'allclose', ok)", "object.__setattr__(np, 'allclose', ok)"),
+    ("replaces-code", "softmax.__code__ = mine.__code__", "softmax.__code__ = mine.__code__"),
+    ("replaces-code", "object.__setattr__(onehot2label, '__code__', f.__code__)",
+     "object.__setattr__(onehot2label, '__code__', f.__code__)"),
+    ("replaces-code", "setattr(relup, attr, v)", "setattr(relup, attr, v)"),
+    ("replaces-code", "vars(Net)['forward'] = fake", "vars(Net)['forward'] = fake"),
+    ("replaces-code", "relu.__defaults__ = (1,)", "relu.__defaults__ = (1,)"),
     ("network", "import socket", "import socket"),
     ("network", "from urllib.request import urlretrieve", "from urllib.request import urlretrieve"),
     ("network", "import requests", "import requests"),
@@ -289,7 +296,8 @@ def test_scan_integrity_flags_each_category(tmp_path, flag, source, line):
 
 def test_every_flag_is_covered_and_known():
     assert set(INTEGRITY_FLAGS) == {"imports-reference", "exits-process", "patches-library", "network",
-                                    "subprocess", "ctypes", "writes-files", "fake-results", "signal", "loads-solution"}
+                                    "subprocess", "ctypes", "writes-files", "fake-results", "signal", "loads-solution",
+                                    "replaces-code"}
 
 
 def test_a_load_with_nothing_under_it_is_not_a_loaded_solution(tmp_path):
@@ -316,6 +324,8 @@ def test_honest_notebook_is_not_flagged(tmp_path):
         "for epoch in range(5):\n    loss = 0.1 * epoch\n    print(loss)\n    print('epoch', epoch, 'loss', loss)",
         "plt.plot([1, 2])\nplt.savefig('fig.png')\nfig = plt.gcf()\nfig.savefig('learning_curve.png')",
         "np.random.seed(0)\nnp.set_printoptions(precision=3)\nX = np.load('data.npy')",
+        "class Net:\n    def __init__(self, **kw):\n        self.__dict__['kw'] = kw\n        setattr(self, 'lr', 0.1)\n"
+        "    __call__ = lambda self, x: x",
     )
     assert scan_integrity(nb) == []
 

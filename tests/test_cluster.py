@@ -146,3 +146,70 @@ def test_a_bad_cluster_address_is_a_usage_error(address, tmp_path):
         cluster.parse_address(address)
     proc = grade_cli(EXAMPLES, "-a", "shallow-backprop", "-o", tmp_path, "--cluster", address)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--cluster" in proc.stderr
+
+
+# ------------------------------------------------------------------ a course's own copy of an assignment
+
+
+def own_copy(tmp_path: Path, points: int = 10) -> Path:
+    """assignments/shallow-backprop copied outside the repository, eval_loss's check worth `points`."""
+    folder = tmp_path / "mycourse" / "hw1"
+    shutil.copytree(ROOT / "assignments" / "shallow-backprop", folder)
+    spec = (folder / "spec.toml").read_text()
+    head, _, tail = spec.partition('function = "eval_loss"\npoints = 3\n')
+    assert tail, "the eval_loss check moved: update this test"
+    (folder / "spec.toml").write_text(head + f'function = "eval_loss"\npoints = {points}\n' + tail)
+    return folder
+
+
+@pytest.mark.slow
+def test_a_course_folder_grades_with_its_own_points_in_check_pool_and_cluster(tmp_path):
+    folder = own_copy(tmp_path)
+    mine, bundled = load_spec(folder), load_spec("shallow-backprop")
+    assert mine.max_score == bundled.max_score + 7 and mine.digest != bundled.digest
+    students = tmp_path / "class"
+    students.mkdir()
+    (students / "ada.py").write_text(BASE)
+    (students / "bob.py").write_text(BASE.replace("np.log(y)", "np.log(y + 1)"))  # eval_loss wrong
+    common = [students, "-a", folder, "--cell-timeout", "20", "--sandbox", "none"]
+    checked = {}
+    for name in ("ada", "bob"):
+        out = tmp_path / f"{name}.json"
+        proc = subprocess.run([sys.executable, "-m", "grader", "check", students / f"{name}.py", "-a", str(folder),
+                               "--json", str(out), "--cell-timeout", "20", "--sandbox", "none"],
+                              capture_output=True, text=True, cwd=ROOT, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        checked[name] = json.loads(out.read_text())
+    assert checked["ada"]["max_score"] == mine.max_score == checked["ada"]["score"]
+    for mode, extra in (("pool", ["-j", "2"]), ("dask", ["--cluster", "local:2"])):
+        proc = grade_cli(*common, "-o", tmp_path / mode, *extra)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        for name in ("ada", "bob"):
+            result = json.loads((tmp_path / mode / "results" / f"{name}.json").read_text())
+            assert (result["score"], result["max_score"]) == (checked[name]["score"], checked[name]["max_score"]), (mode, name)
+
+
+def test_a_worker_whose_assignment_differs_answers_a_fault_never_a_grade(tmp_path):
+    from grader.batch.assignment import AssignmentRef
+
+    folder = own_copy(tmp_path)
+    stale = AssignmentRef("shallow-backprop", str(folder), load_spec("shallow-backprop").digest)  # the bundled digest
+    status, data, _ = cluster.grade_bytes(stale, Options(isolation="rlimits"), "ada", "/class/ada/hw.py",
+                                          BASE.encode(), None, grader_version())
+    assert status == "fault" and "is not the one being graded" in data["message"]
+    gone = AssignmentRef("hw1", str(tmp_path / "nowhere"), load_spec(folder).digest)  # neither its folder nor its id here
+    status, data, _ = cluster.grade_bytes(gone, Options(isolation="rlimits"), "ada", "/class/ada/hw.py",
+                                          BASE.encode(), None, grader_version())
+    assert status == "fault" and "cannot be loaded here" in data["message"]
+
+
+def test_a_pool_process_whose_assignment_differs_answers_a_fault(tmp_path):
+    from grader.batch import runner
+    from grader.batch.assignment import AssignmentRef
+    from grader.batch.intake import Submission
+
+    folder = own_copy(tmp_path)
+    (tmp_path / "ada.py").write_text(BASE)
+    stale = AssignmentRef("shallow-backprop", str(folder), load_spec("shallow-backprop").digest)
+    outcomes = list(runner._grade_all([Submission("ada", tmp_path / "ada.py")], stale, Options(isolation="rlimits"), 1))
+    assert [o[0] for o in outcomes] == ["fault"] and "is not the one being graded" in outcomes[0][1]["message"]

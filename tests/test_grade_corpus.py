@@ -362,6 +362,16 @@ def test_patched_array_equal_does_not_hide_an_in_place_update(graded):
     assert patched.score == honest.score == 46.0 - (50.0 - FULL)
 
 
+def test_code_swapped_through_object_setattr_is_flagged_and_graded_as_it_runs(graded):
+    """`object.__setattr__(onehot2label, "__code__", ...)` at the top level: the function that runs is graded,
+    and the swap is an integrity flag (the same with --lean: tests/test_lean.py)."""
+    swapped, _ = graded("hostile_replace_code.py")
+    honest, _ = graded("hostile_patch_inplace.py")
+    assert "replaces-code" in flags(swapped)
+    assert all(t.status == "failed" for t in checks_of(swapped, "onehot2label"))
+    assert swapped.score == honest.score - score_of(honest, "onehot2label")
+
+
 def test_fake_results_change_nothing(graded, grading_cwd):
     fake, _ = graded("hostile_fake_results.py")
     honest, _ = graded("bug_update_stub.py")
@@ -404,6 +414,6 @@ def test_every_case_in_the_corpus_is_graded_by_a_test():
     named |= {"fault_syntax_error.py", "fault_later_name.py", "fault_redefined_signature.py", "fault_infinite_loop.py",
               "fault_swallow_interrupt.py", "fault_sys_exit.py", "fault_os_exit.py", "fault_memory_bomb.py",
               "fault_output_flood.py", "hostile_patch_numpy.py", "hostile_patch_inplace.py", "hostile_fake_results.py",
-              "fault_python2.ipynb", "fault_magics.ipynb"}
+              "hostile_replace_code.py", "fault_python2.ipynb", "fault_magics.ipynb"}
     on_disk = {p.name for p in CORPUS.iterdir() if p.suffix in (".py", ".ipynb")}
     assert on_disk == named

@@ -83,6 +83,35 @@ def test_code_that_cannot_be_judged_statically_runs():
     assert namespace["w"] * namespace["v"] == 30
 
 
+@pytest.mark.parametrize("statement", [
+    'object.__setattr__(relu, "__code__", other.__code__)',   # a dunder, and the builtin `object`
+    "vars(np)['maximum'] = np.minimum",                      # vars: not an allowed builtin
+    "sys.modules['numpy'].maximum = np.minimum",             # a module that reaches the interpreter
+    "f = relu",                                              # a function handed on bare...
+    "spoil(relu)",                                           # ...or as an argument
+    "np.seterr(all='raise')",                                # configures a module
+    "np.random.seed(1)",                                     # seeds
+    "np.save('w.npy', x)",                                   # writes a file a function may read
+    "fh = open('w.txt', 'w')",                               # opens to write
+    "np.linalg.norm = len",                                  # stores into a module
+    "relu = lambda a: a",                                    # binds a graded name (keep)
+])
+def test_a_statement_off_the_allow_list_runs(statement):
+    cells = ["import numpy as np\nimport sys\ndef relu(a):\n    return a\ndef other(a):\n    return a\n"
+             "def spoil(f):\n    pass\nx = np.ones(3)", statement]
+    assert statement not in {s.text for s in plan(list(enumerate(cells)), keep={"relu"}).skipped}
+
+
+@pytest.mark.parametrize("statement", [
+    "y = np.random.randn(3, 2)", "print(relu(x).mean())", "loss = np.mean((relu(x) - 1) ** 2)",
+    "for i in range(3):\n    print(i, len(x))", "with open('notes.txt') as fh:\n    notes = fh.read()",
+    "import_time = 3",
+])
+def test_a_statement_on_the_allow_list_that_nothing_reads_is_left_out(statement):
+    cells = ["import numpy as np\ndef relu(a):\n    return a\nx = np.ones(3)", statement]
+    assert statement.splitlines()[0] in {s.text for s in plan(list(enumerate(cells)), keep={"relu"}).skipped}
+
+
 def test_a_class_attached_method_and_a_rebound_graded_name_run():
     namespace = run_lean(
         "class Net:\n    pass",
@@ -139,3 +168,63 @@ def test_grading_with_lean_skips_a_slow_top_level_run_and_says_so(tmp_path):
     assert relup and all(t.status == "passed" for t in relup)
     assert result.grading["lean"] is True
     assert result_from_dict(json.loads(result.to_json())) == result  # as the gradebook stores and reads it
+
+
+# ---------------------------------------------------------------- --lean never changes a check, on every corpus
+
+LEAN_HOSTILE = {  # top-level statements that reach a graded function without naming an assignment to it
+    "object_setattr_code.py": 'def _argmax_rows(d):\n    return np.argmax(d, axis=1)\n\n'
+                              'object.__setattr__(onehot2label, "__code__", _argmax_rows.__code__)',
+    "vars_of_a_module.py": "vars(np)['maximum'] = np.minimum",
+    "sys_modules.py": "import sys\nsys.modules['numpy'].maximum = np.minimum",
+    "getattr_dunder.py": "getattr(relu, '__dict__')['x'] = 1\nrelup.__defaults__ = ()",
+    "alias_then_patch.py": "f = relup\nf.__code__ = relu.__code__",
+    "seterr.py": "np.seterr(all='raise')",
+    "graded_name_by_lambda.py": "relu = lambda a: a * 0",
+    "graded_name_by_factory.py": "def make():\n    return lambda a, e: e * 0\n\nrelup = make()",
+    "unread_graded_name_rebound.py": "backprop_minibatch_shallow = lambda *args, **kwargs: args[2]",  # nothing reads it
+    "handed_to_a_helper.py": "def spoil(f):\n    f.__code__ = (lambda a: a * 0).__code__\n\nspoil(relu)",
+}
+
+
+def _checks(result: dict) -> tuple:
+    tests = tuple((t["function"], t["name"], t["status"], t["score"]) for t in result["tests"])
+    return tests, result["score"], sorted({f["flag"] for f in result["integrity"]})
+
+
+@pytest.mark.slow
+def test_lean_grades_every_corpus_notebook_exactly_as_a_full_run(tmp_path):
+    """Every notebook of the test corpus, the real-pattern corpus, the examples, and top-level attacks on
+    graded functions: the same status and points for each check, the same integrity flags, with and without --lean."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("snapshot_results", root / "scripts" / "snapshot_results.py")
+    snapshot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(snapshot)
+    hostile = tmp_path / "lean-hostile"
+    hostile.mkdir()
+    base = (root / "tests" / "resources" / "corpus" / "good_vectorised_alt.py").read_text()
+    for name, cell in LEAN_HOSTILE.items():
+        (hostile / name).write_text(base + "\n# %%\n" + cell + "\n")
+    corpora = snapshot.corpora()
+    corpora["lean-hostile"] = [("shallow-backprop", p) for p in sorted(hostile.iterdir())]
+    for mode, extra in (("full", []), ("lean", ["--lean"])):
+        snapshot.snapshot(tmp_path / mode, extra + ["--cell-timeout", "8"], which=corpora)
+    full = {p.relative_to(tmp_path / "full"): p for p in (tmp_path / "full").rglob("*.json")}
+    lean = {p.relative_to(tmp_path / "lean"): p for p in (tmp_path / "lean").rglob("*.json")}
+    assert set(full) == set(lean) and len(full) >= 60
+    differ = []
+    for name in sorted(full):
+        a, b = (json.loads(p.read_text()) for p in (full[name], lean[name]))
+        if name.name.startswith("bug_minibatch_default_rng"):  # an unseeded default_rng: compare its score only
+            a, b = a["score"], b["score"]
+        else:
+            a, b = _checks(a), _checks(b)
+        if a != b:
+            differ.append(f"{name}: full {a} != lean {b}")
+    assert not differ, "\n".join(differ)
+    flagged = {p.name: json.loads(p.read_text()) for p in (tmp_path / "lean" / "lean-hostile").glob("*.json")}
+    for name in ("object_setattr_code", "getattr_dunder", "alias_then_patch", "handed_to_a_helper"):
+        assert "replaces-code" in {f["flag"] for f in flagged[f"{name}.json"]["integrity"]}, name

@@ -4,7 +4,10 @@
     grader grade submissions/ -a shallow-backprop --cluster local:4     # a LocalCluster of 4 worker processes
 
 The task is `grade_bytes`: a pure function of (assignment, options, submission id,
-file name, the notebook's bytes), so workers need no shared folder. Each worker
+file name, the notebook's bytes), so workers need no shared folder. The assignment
+travels as an AssignmentRef (id, folder, digest): a worker loads it from that folder
+when it has it, else by id, and grades only what has the same digest (a mismatch is a
+harness fault, never a grade with another spec). Each worker
 process keeps one Grader per (assignment, options): the spec's probes and the
 reference's outputs are built once per worker, and its own warm process
 (forkserver.py) starts each notebook. Before a worker runs a notebook under
@@ -29,8 +32,11 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
+from grader.batch.assignment import AssignmentMismatch, AssignmentRef, ref_for
+from grader.checks.spec import SpecError
+
 LOCAL_PREFIX = "local:"
-_GRADERS: dict[tuple[str, str], object] = {}  # per worker process: (assignment, options digest) -> Grader
+_GRADERS: dict[tuple[str, str], object] = {}  # per worker process: (assignment digest, options digest) -> Grader
 
 
 class ClusterError(Exception):
@@ -64,13 +70,12 @@ def _options_digest(options) -> str:
     return hashlib.sha256(pickle.dumps(options)).hexdigest()
 
 
-def _grader_for(assignment: str, options):
+def _grader_for(assignment: AssignmentRef, options):
     from grader.pipeline.grade import Grader
-    from grader.checks.spec import load_spec
 
-    key = (assignment, _options_digest(options))
+    key = (assignment.digest, _options_digest(options))
     if key not in _GRADERS:
-        _GRADERS[key] = Grader(load_spec(assignment), options)
+        _GRADERS[key] = Grader(assignment.load(), options)
         if options.isolation == "bwrap":  # the warm process starts with the Grader, as in a pool worker
             from grader.run import forkserver
 
@@ -88,7 +93,7 @@ def _isolation_fault(options) -> str | None:
     return None if reason is None else f"bubblewrap cannot isolate notebooks on worker {socket.gethostname()}: {reason}"
 
 
-def grade_bytes(assignment: str, options, submission: str, origin: str, data: bytes | None,
+def grade_bytes(assignment: AssignmentRef | str, options, submission: str, origin: str, data: bytes | None,
                 read_error: str | None, version: str) -> tuple[str, dict, float]:
     """Grade one notebook from its bytes on whatever machine runs this; never raises.
 
@@ -106,6 +111,11 @@ def grade_bytes(assignment: str, options, submission: str, origin: str, data: by
     def fault(message: str) -> tuple[str, dict, float]:
         return "fault", {"submission": submission, "message": message}, time.perf_counter() - started
 
+    if isinstance(assignment, str):  # an id: this worker's own copy of it, whatever its digest
+        try:
+            assignment = ref_for(assignment)
+        except SpecError as exc:
+            return fault(f"worker {socket.gethostname()}: {exc}")
     if grader_version() != version:
         return fault(f"worker {socket.gethostname()} runs grader {grader_version()}, the grading machine {version}: install the same version")
     try:
@@ -131,6 +141,8 @@ def grade_bytes(assignment: str, options, submission: str, origin: str, data: by
             shutil.rmtree(folder, ignore_errors=True)
     except (HarnessFault, SandboxError) as exc:
         return fault(str(exc))
+    except AssignmentMismatch as exc:
+        return fault(f"worker {socket.gethostname()}: {exc}")
     except Exception as exc:  # noqa: BLE001 - an internal fault: not a grade
         return fault(f"internal error while grading on {socket.gethostname()}: {type(exc).__name__}: {exc}")
     return "ok", result.to_dict(), time.perf_counter() - started
@@ -153,7 +165,7 @@ def connect(address: str):
         raise ClusterError(f"--cluster {address}: cannot reach the scheduler ({exc})") from None
 
 
-def grade_on_cluster(todo, assignment: str, options, address: str, client=None):
+def grade_on_cluster(todo, assignment: AssignmentRef, options, address: str, client=None):
     """Yield (status, result dict, seconds) once per submission, as results arrive from the cluster."""
     from grader.pipeline.grade import grader_version
     from grader.notebook.load import NotebookError, read_submission

@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from grader.batch.assignment import AssignmentMismatch, AssignmentRef
 from grader.batch.intake import Intake, Submission, collect as intake_collect
 from grader.outputs.files import output_paths, write_class_outputs, write_outputs
 from grader.result import Attention, Result, result_from_dict
@@ -62,14 +63,19 @@ def file_hash(path: Path) -> str:
 # ------------------------------------------------------------------ the worker side
 
 _GRADER = None  # one Grader per pool process, built once by the initializer
+_SETUP_FAULT: str | None = None  # why this pool process cannot grade (another assignment than the command line's)
 
 
-def _init_worker(assignment: str, options) -> None:
-    global _GRADER
+def _init_worker(assignment: AssignmentRef, options) -> None:
+    global _GRADER, _SETUP_FAULT
     from grader.pipeline.grade import Grader
-    from grader.checks.spec import load_spec
 
-    _GRADER = Grader(load_spec(assignment), options)
+    _GRADER, _SETUP_FAULT = None, None  # in-process (-j 1) the previous batch's grader must not linger
+    try:
+        _GRADER = Grader(assignment.load(), options)
+    except AssignmentMismatch as exc:
+        _SETUP_FAULT = str(exc)
+        return
     if options.isolation == "bwrap":
         from grader.run import forkserver
 
@@ -87,7 +93,8 @@ def grade_one(submission: Submission) -> tuple[str, dict, float]:
     from grader.run.sandbox import SandboxError
 
     started = time.perf_counter()
-    assert _GRADER is not None
+    if _SETUP_FAULT is not None or _GRADER is None:
+        return "fault", {"submission": submission.id, "message": _SETUP_FAULT or "no grader"}, 0.0
     try:
         try:
             notebook = load_notebook(submission.path, follow_symlinks=False)
@@ -146,9 +153,9 @@ def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool 
             if cluster or client is not None:
                 from grader.batch.cluster import grade_on_cluster
 
-                graded = grade_on_cluster(todo, spec.id, options, cluster or "", client=client)
+                graded = grade_on_cluster(todo, AssignmentRef.of(spec), options, cluster or "", client=client)
             else:
-                graded = _grade_all(todo, spec.id, options, workers)
+                graded = _grade_all(todo, AssignmentRef.of(spec), options, workers)
             for status, data, seconds in itertools.chain(_unusable_results(unusable, spec, options), graded):
                 if status != "ok":
                     outcome.internal_errors.append(f"{data['submission']}: {data['message']}")
@@ -196,7 +203,7 @@ def needs_a_person_when_unusable(result: Result) -> Result:
     return replace(result, attention=(*result.attention, Attention("unusable-input", detail)))
 
 
-def _grade_all(todo: list[Submission], assignment: str, options, workers: int):
+def _grade_all(todo: list[Submission], assignment: AssignmentRef, options, workers: int):
     """Yield (status, result dict, seconds) as submissions finish."""
     if not todo:
         return

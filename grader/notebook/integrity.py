@@ -12,7 +12,11 @@ from grader.notebook.load import Notebook
 
 
 INTEGRITY_FLAGS = ("imports-reference", "exits-process", "patches-library", "network", "subprocess",
-                   "ctypes", "writes-files", "fake-results", "signal", "loads-solution")
+                   "ctypes", "writes-files", "fake-results", "signal", "loads-solution", "replaces-code")
+# A function's own internals: assigning one swaps the code a name runs for other code, unseen in its def.
+_CODE_ATTRIBUTES = frozenset({"__code__", "__defaults__", "__kwdefaults__", "__globals__", "__closure__", "__dict__",
+                              "__wrapped__"})
+_SETATTR = ("setattr", "builtins.setattr", "object.__setattr__", "type.__setattr__")
 _MODULE_FLAGS = {"reference": "imports-reference", "grader": "imports-reference",
                  "socket": "network", "urllib": "network", "urllib2": "network", "urllib3": "network",
                  "requests": "network", "http": "network", "httpx": "network", "aiohttp": "network",
@@ -154,6 +158,8 @@ def _scan_tree(tree: ast.Module, aliases: dict[str, str]) -> list[tuple[str, int
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             if any(_patches_library(t, aliases) for t in targets):
                 hits.append(("patches-library", line))
+            if any(_replaces_code(t) for t in targets):
+                hits.append(("replaces-code", line))
         elif isinstance(node, ast.Raise) and node.exc is not None:
             exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
             if dotted(exc) in ("SystemExit", "KeyboardInterrupt"):
@@ -181,8 +187,12 @@ def _call_flags(node: ast.Call, aliases: dict[str, str], calls: dict[str, str]) 
             flags.append("writes-files")
     if isinstance(node.func, ast.Attribute) and node.func.attr in _WRITE_METHODS:
         flags.append("writes-files")
-    if full in ("setattr", "builtins.setattr") and node.args and _root_module(node.args[0], aliases) in _PATCHABLE:
+    setattr_like = full in _SETATTR or (isinstance(node.func, ast.Attribute) and node.func.attr == "__setattr__")
+    if setattr_like and node.args and _root_module(node.args[0], aliases) in _PATCHABLE:
         flags.append("patches-library")
+    if setattr_like and len(node.args) > 1 and not (isinstance(node.args[1], ast.Constant)
+                                                   and node.args[1].value not in _CODE_ATTRIBUTES):
+        flags.append("replaces-code")  # a code attribute, or a name computed at run time
     if full in ("importlib.import_module", "__import__", "importlib.__import__") and node.args \
             and isinstance(node.args[0], ast.Constant) and str(node.args[0].value).split(".")[0] in _MODULE_FLAGS:
         flags.append(_MODULE_FLAGS[str(node.args[0].value).split(".")[0]])
@@ -199,6 +209,24 @@ def _patches_library(target: ast.expr, aliases: dict[str, str]) -> bool:
     if isinstance(target, (ast.Attribute, ast.Subscript)):
         return _root_module(target.value if isinstance(target, ast.Subscript) else target, aliases) in _PATCHABLE
     return False
+
+
+def _replaces_code(target: ast.expr) -> bool:
+    """``f.__code__ = g.__code__``, ``vars(f)['__defaults__'] = ...``: an assignment into a function's internals."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return any(_replaces_code(t) for t in target.elts)
+    if isinstance(target, ast.Subscript):  # vars(f)[...] = ..., f.__dict__[...] = ...
+        target = target.value
+        if isinstance(target, ast.Call) and dotted(target.func) == "vars" and target.args:
+            return _root_name(target.args[0]) not in ("self", "cls")
+    return (isinstance(target, ast.Attribute) and target.attr in _CODE_ATTRIBUTES
+            and _root_name(target) not in ("self", "cls"))  # an object's own state is not code
+
+
+def _root_name(node: ast.expr) -> str:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else ""
 
 
 def _root_module(node: ast.expr, aliases: dict[str, str]) -> str:

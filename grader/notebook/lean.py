@@ -15,9 +15,16 @@ the top-level statements nothing graded can observe, and leaves them out:
   name that is data (bound by some statement, so a call could change it in
   place), or calls a function or method whose own globals meet NEEDED data;
   each statement that runs adds the names it reads to NEEDED, to a fixed point;
-- a statement that cannot be judged statically runs: ``exec``, ``eval``,
-  ``globals()``, ``setattr``, ``__import__``..., or a compound statement holding
-  a ``def``, ``class`` or import.
+- a statement runs unless everything in it is on an allow-list of forms that
+  cannot reach a function, a class or a module (see ``_harmless``): a function,
+  class or imported name only called or read through (``f(x)``, ``np.mean(x)``),
+  never handed on, stored into or rebound; builtins only from SAFE_BUILTINS; no
+  dunder name or attribute (``__code__``, ``__dict__``, ``object.__setattr__``);
+  no name of a module that reaches the interpreter (``sys``, ``os``,
+  ``importlib``, ``builtins``...); no call whose name configures, seeds or writes
+  (``np.seterr``, ``np.random.seed``, ``np.save``, ``pickle.dump``); ``open``
+  only to read; no ``global``. A compound statement holding a ``def``, ``class``
+  or import runs, and so does every binding of a graded name (``keep``).
 
 A cell with nothing left out runs exactly as written. Otherwise its Python
 (IPython's transforms applied) runs with the left-out lines blank, so line
@@ -27,15 +34,33 @@ written, so that its SyntaxError is recorded.
 from __future__ import annotations
 
 import ast
+import builtins
 import symtable
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from grader.notebook.cells import PY_CELL_MAGICS, cell_magic, dotted, parse_cell
 
-_OPAQUE_CALLS = frozenset({"exec", "eval", "compile", "globals", "locals", "vars", "setattr", "delattr",
-                           "__import__", "importlib.import_module", "importlib.reload", "sys.modules"})
 _TIMING_MAGICS = frozenset({"time", "timeit", "prun"})
 _NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+# Builtins a left-out statement may use: none reaches a function object, a module or the namespace.
+SAFE_BUILTINS = frozenset("""abs all any ascii bin bool bytearray bytes callable chr complex dict divmod enumerate
+filter float format frozenset hash hex id int isinstance issubclass iter len list map max min next oct ord pow
+print range repr reversed round set slice sorted str sum tuple zip open input ArithmeticError AssertionError
+Exception IndexError KeyError NameError RuntimeError StopIteration TypeError ValueError ZeroDivisionError
+True False None Ellipsis NotImplemented""".split())
+# Modules whose every use may change the interpreter a graded function runs in.
+INTERPRETER_MODULES = frozenset({"sys", "os", "builtins", "importlib", "types", "inspect", "gc", "ctypes", "random",
+                                 "warnings", "atexit", "signal", "shutil", "pathlib", "tempfile", "threading",
+                                 "multiprocessing", "subprocess", "site", "runpy", "copyreg", "marshal", "pickle",
+                                 "functools", "operator", "contextlib", "unittest", "io"})
+# Method names that configure, seed, write or register: a call of one (on anything) runs.
+_STATEFUL_PREFIXES = ("set", "seed", "save", "dump", "write", "tofile", "to_", "register", "patch", "install",
+                      "enable", "disable", "reload", "mkdir", "makedirs", "remove", "unlink", "rename", "chdir",
+                      "filterwarnings", "simplefilter", "use", "putenv", "load_ext")
+# ... and, on a module or a class, the ones that change a container it holds (``sys.path.append``).
+_CONTAINER_METHODS = frozenset({"update", "append", "extend", "insert", "pop", "popitem", "clear", "setdefault",
+                                "add", "discard", "sort", "reverse", "fill", "resize", "put", "itemset"})
 
 
 @dataclass(frozen=True)
@@ -67,18 +92,29 @@ class LeanPlan:
     skipped: tuple[Skipped, ...]
 
 
-def plan(cells: list[tuple[int, str]]) -> LeanPlan:
-    """Which top-level statements of these cells (raw sources, in order) run in a lean run."""
+@dataclass(frozen=True)
+class _Names:
+    """What the whole notebook binds: its functions, classes and imports ("code"), and every name at all."""
+    code: frozenset[str]
+    interpreter: frozenset[str]  # names bound to a module in INTERPRETER_MODULES (or from one)
+    bound: frozenset[str]
+    keep: frozenset[str]  # graded names: every statement binding one runs
+
+
+def plan(cells: list[tuple[int, str]], keep: Iterable[str] = ()) -> LeanPlan:
+    """Which top-level statements of these cells (raw sources, in order) run in a lean run.
+
+    ``keep``: the graded names; a statement that binds one always runs (``softmax = lambda a: ...``).
+    """
     parsed: list[tuple[int, str, str, ast.Module | None]] = []
-    units: list[_Unit] = []
     for index, source in cells:
         magic = cell_magic(source)
         python, tree, _, _ = parse_cell(source)
         if magic and magic not in PY_CELL_MAGICS:
             tree = None  # %%writefile, %%bash...: runs whole
         parsed.append((index, source, python, tree))
-        for node in tree.body if tree is not None else ():
-            units.append(_describe(index, node))
+    names = _names([tree for _, _, _, tree in parsed if tree is not None], keep)
+    units = [_describe(index, node, names) for index, _, _, tree in parsed for node in (tree.body if tree else ())]
     kept = _fixed_point(units)
     out: list[tuple[int, str]] = []
     skipped: list[Skipped] = []
@@ -188,7 +224,29 @@ def _root(node: ast.AST) -> str:
     return node.id if isinstance(node, ast.Name) else ""
 
 
-def _describe(cell: int, node: ast.stmt) -> _Unit:
+def _names(trees: list[ast.Module], keep: Iterable[str]) -> _Names:
+    code: set[str] = set()
+    interpreter: set[str] = set()
+    bound: set[str] = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                code.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    local = (alias.asname or alias.name).split(".")[0]
+                    code.add(local)
+                    module = node.module if isinstance(node, ast.ImportFrom) else alias.name
+                    if module and module.split(".")[0] in INTERPRETER_MODULES:
+                        interpreter.add(local)
+            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                bound.add(node.id)
+            elif isinstance(node, ast.arg):
+                bound.add(node.arg)
+    return _Names(frozenset(code), frozenset(interpreter), frozenset(bound | code), frozenset(keep))
+
+
+def _describe(cell: int, node: ast.stmt, names: _Names) -> _Unit:
     unit = _Unit(cell, node)
     if isinstance(node, _NESTED[:3]):
         unit.always = True
@@ -205,8 +263,63 @@ def _describe(cell: int, node: ast.stmt) -> _Unit:
         node = timed
     elif _magic_or_shell(node) or _opaque(node):
         unit.always = True
+    if not unit.always and not _harmless(node, names):
+        unit.always = True
     _collect(node, unit)
+    if unit.binds & names.keep:
+        unit.always = True
     return unit
+
+
+def _dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
+
+
+def _harmless(node: ast.AST, names: _Names) -> bool:
+    """Whether every form in this statement is on the allow-list (module docstring): nothing in it can reach a
+    function object, a class, a module or the interpreter, whatever the values involved."""
+    parents = {child: parent for parent in ast.walk(node) for child in ast.iter_child_nodes(parent)}
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            if _dunder(child.id) or child.id in names.interpreter:
+                return False
+            if child.id in names.code and not (isinstance(child.ctx, ast.Load) and _called_or_read(child, parents)):
+                return False
+            if child.id not in names.bound and hasattr(builtins, child.id) and child.id not in SAFE_BUILTINS:
+                return False  # setattr, vars, globals, object, type, getattr, super...
+        elif isinstance(child, ast.Attribute):
+            if _dunder(child.attr) or (not isinstance(child.ctx, ast.Load) and _root(child) in names.code):
+                return False
+        elif isinstance(child, ast.Subscript):
+            if not isinstance(child.ctx, ast.Load) and _root(child) in names.code:
+                return False
+        elif isinstance(child, (ast.Global, ast.Nonlocal)):
+            return False
+        elif isinstance(child, ast.Call) and not _harmless_call(child, names):
+            return False
+    return True
+
+
+def _called_or_read(name: ast.Name, parents: dict) -> bool:
+    """``f(x)`` or ``np.mean``...: a function, class or module called, or read through; never handed on bare."""
+    parent = parents.get(name)
+    return (isinstance(parent, ast.Call) and parent.func is name) or (isinstance(parent, ast.Attribute)
+                                                                      and parent.value is name)
+
+
+def _harmless_call(call: ast.Call, names: _Names) -> bool:
+    if isinstance(call.func, ast.Attribute):
+        method = call.func.attr
+        if method.startswith(_STATEFUL_PREFIXES):
+            return False
+        if method in _CONTAINER_METHODS and _root(call.func.value) in names.code:
+            return False
+    if isinstance(call.func, ast.Name) and call.func.id == "open" and "open" not in names.bound:
+        mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
+        if mode is not None and not (isinstance(mode, ast.Constant) and isinstance(mode.value, str)
+                                     and not set(mode.value) & set("wax+")):
+            return False
+    return True
 
 
 def _collect(node: ast.AST, unit: _Unit) -> None:
@@ -275,13 +388,6 @@ def _magic_or_shell(node: ast.stmt) -> bool:
 
 
 def _opaque(node: ast.stmt) -> bool:
-    for child in ast.walk(node):
-        if isinstance(child, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            return True
-        if isinstance(child, ast.Call) and dotted(child.func) in _OPAQUE_CALLS:
-            return True
-        if isinstance(child, ast.Attribute) and dotted(child) in _OPAQUE_CALLS:
-            return True
-        if isinstance(child, ast.Name) and child.id in ("__builtins__", "__dict__"):
-            return True
-    return False
+    """A compound statement that defines or imports (``if ...: def f():``): judged by running it."""
+    return any(isinstance(child, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+               for child in ast.walk(node))
