@@ -289,7 +289,7 @@ class Grader:
             cells = [(i, defs_only(transform_cell(src))) for i, src in cells]
         elif self.options.lean:
             try:
-                lean_plan = lean.plan(cells)
+                lean_plan = lean.plan(cells, keep={fn.name.split(".")[0] for fn in self.spec.functions})
                 cells, skipped = lean_plan.cells, tuple(map(str, lean_plan.skipped))
             except (RecursionError, MemoryError, ValueError):  # code too deep to analyse: run every cell
                 pass
