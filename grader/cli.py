@@ -140,6 +140,16 @@ def options_from(args):
     return Options(limits=limits, sandbox=SandboxConfig(mode=args.sandbox, data_source=args.data, subsample=args.subsample), defs_only=args.defs_only, lean=args.lean)
 
 
+def assignments_or_usage() -> list[str]:
+    """Every assignment this grader knows; none is a usage error (a CI job must not pass having tested nothing)."""
+    from grader.checks.spec import ASSIGNMENTS_DIR, list_assignments
+
+    found = list_assignments()
+    if not found:
+        raise UsageError(f"no assignment found (looked in {ASSIGNMENTS_DIR}): reinstall the grader, or name one with -a FOLDER")
+    return found
+
+
 def load_spec_or_usage(assignment: str):
     from grader.checks.spec import SpecError, load_spec
 
@@ -153,9 +163,7 @@ def load_spec_or_usage(assignment: str):
 
 
 def cmd_list(args) -> int:
-    from grader.checks.spec import list_assignments
-
-    for assignment in list_assignments():
+    for assignment in assignments_or_usage():
         spec = load_spec_or_usage(assignment)
         print(f"{spec.id}  ({spec.max_score:g} points)  {spec.title}")
         for fn in spec.functions:
@@ -260,12 +268,11 @@ def cmd_grade(args) -> int:
 
 def cmd_selftest(args) -> int:
     from grader.batch.selftest import run_selftest
-    from grader.checks.spec import list_assignments
 
     from grader.pipeline.grade import Options
     from grader.run.sandbox import SandboxConfig
 
-    assignments = [args.assignment] if args.assignment else list_assignments()
+    assignments = [args.assignment] if args.assignment else assignments_or_usage()
     for assignment in assignments:
         load_spec_or_usage(assignment)
     # The reference solutions and the bank are the project's own code: like `check`, fall back with a warning.

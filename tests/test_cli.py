@@ -127,3 +127,15 @@ def test_export_without_a_gradebook_is_a_usage_error(tmp_path):
 def test_an_unusable_data_folder_is_a_usage_error(tmp_path):
     proc = grader("check", SOLUTION, "--data", tmp_path / "no-such-folder")
     assert proc.returncode == 2 and "--data" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_no_assignment_found_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):
+    """A broken install that knows no assignment must not let `grader list` or `grader selftest` pass a CI job."""
+    from grader import cli
+    from grader.checks import spec
+
+    monkeypatch.setattr(spec, "ASSIGNMENTS_DIR", tmp_path / "none")
+    for command in (["list"], ["selftest", "--quick"]):
+        assert cli.main(command) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "no assignment found" in err[0]
