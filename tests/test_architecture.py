@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 GRADER = Path(__file__).resolve().parent.parent / "grader"
-LAYERS = ["result", "notebook", "run", "checks", "scoring", "pipeline", "kit", "outputs", "batch", "cli"]
-TOP_LEVEL_CLI = {"cli", "__main__", "exports", "__init__"}  # exports.py: the `python -m grader.exports` shim
+LAYERS = ["result", "notebook", "run", "checks", "scoring", "pipeline", "kit", "author", "outputs", "batch", "cli"]
+TOP_LEVEL_CLI = {"cli", "cli_args", "__main__", "exports", "__init__"}  # exports.py: the `python -m grader.exports` shim
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 # The script that runs INSIDE the student's process: staged alone, it imports nothing of the grader,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.cli import EXAMPLES, build_parser, main
+from grader.cli import main
+from grader.cli_args import EXAMPLES, build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "assignments" / "shallow-backprop" / "solution.ipynb"
