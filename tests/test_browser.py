@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.outputs.report import write_overview, write_report
+from grader.outputs.overview import write_overview
+from grader.outputs.report import write_report
 from grader.result import Attention, Result, result_from_dict
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.outputs import curves
+from grader.outputs import curve_figure, curves
 from grader.outputs.answers import handout_lines, map_items, read_answers
 from grader.outputs.report import render_report
 from grader.outputs.review import ReviewApp
@@ -83,6 +83,15 @@ def test_the_cache_key_follows_the_reference_code_and_the_data(cache, monkeypatc
     assert curves.cache_path("ffnn-epoch-error") != path
 
 
+@pytest.mark.parametrize("module", ["curve_runs.py", "curve_data.py"])
+def test_the_cache_key_follows_the_computations_and_the_file_layout(cache, monkeypatch, module):
+    """The computations and the JSON layout live beside curves.py: a change to either is a new cache file."""
+    path = curves.cache_path("ffnn-epoch-error")
+    real = curves._file_digest
+    monkeypatch.setattr(curves, "_file_digest", lambda p: "changed" if Path(p).name == module else real(p))
+    assert curves.cache_path("ffnn-epoch-error") != path
+
+
 def test_a_damaged_cache_file_is_computed_again(fresh):
     cache = fresh
     curves.reference_curve("shallow-training-error")
@@ -125,7 +134,7 @@ def test_the_figure_is_inline_svg_within_its_box(cache):
             for point in line["points"].split():
                 x, y = map(float, point.split(","))
                 assert 0 <= x <= fig["width"] and 0 <= y <= fig["height"]
-    assert curves.nice_ticks(0, 93, 6) == [0, 20, 40, 60, 80, 100] and curves.nice_ticks(0, 2.3, 6) == [0, 0.5, 1, 1.5, 2, 2.5]
+    assert curve_figure.nice_ticks(0, 93, 6) == [0, 20, 40, 60, 80, 100] and curve_figure.nice_ticks(0, 2.3, 6) == [0, 0.5, 1, 1.5, 2, 2.5]
 
 
 @pytest.mark.parametrize("assignment, item", [("shallow-backprop", "q18-q21"), ("mlp-scalar-to-tensor", "q7-3"),

@@ -122,7 +122,8 @@ def test_numbers_and_plain_text_are_not_touched(tmp_path):
 
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
 def test_written_files_follow_the_umask_like_open_does(tmp_path, umask, mode):
-    from grader.outputs.report import write_overview, write_report
+    from grader.outputs.overview import write_overview
+    from grader.outputs.report import write_report
     from grader.result import write_atomic
 
     result = load("partial")

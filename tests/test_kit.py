@@ -170,6 +170,25 @@ def test_engine_is_the_graders_own_code_with_imports_made_relative(kits):
     assert not re.search(r"^\s*(import grader|from grader|import reference|from reference)", engine, re.M)
 
 
+def test_every_kit_module_the_engine_imports_is_vendored_whole():
+    """A split of the engine must list its new module in VENDORED: otherwise its classes would be
+    copied by source into _vendored.py, without their imports, and the kit would not start."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    from grader.kit.vendor import VENDORED
+
+    missing = []
+    for dotted in VENDORED.values():
+        tree = ast.parse(Path(importlib.import_module(dotted).__file__).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("grader.kit"):
+                if node.module not in VENDORED.values():
+                    missing.append(f"{dotted} imports {node.module}")
+    assert not missing, "kit modules the engine needs but VENDORED leaves out:\n" + "\n".join(missing)
+
+
 # ---------------------------------------------------------------- the engine, in this process
 
 

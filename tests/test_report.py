@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.outputs.report import (diff_chart, function_summaries, overview_stats, render_overview,
-                           render_report, write_overview, write_report)
+from grader.outputs.diffchart import diff_chart
+from grader.outputs.overview import overview_stats, render_overview, write_overview
+from grader.outputs.report import function_summaries, render_report, write_report
 from grader.outputs.progress import summary_text
 from grader.result import Attention, Result, result_from_dict
 from grader.outputs.summary import print_summary

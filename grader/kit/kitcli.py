@@ -19,7 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from grader.kit.kitcore import CallTimeout, KitError, Pack, error_text, find_pack, run_checks, time_limit
+from grader.kit.kitcall import CallTimeout, error_text, time_limit
+from grader.kit.kitcore import run_checks
+from grader.kit.kitpack import KitError, Pack, find_pack
 
 
 def notebook_cells(path: Path) -> tuple[list[str], dict]:

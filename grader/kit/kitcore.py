@@ -1,264 +1,33 @@
 """The student kit's engine: run a pack's public checks on functions in the student's own namespace.
 
-Vendored into the kit as the package `nncheck` by grader/kit.py, together with
+Vendored into the kit as the package `nncheck` by grader/kit/vendor.py, together with
 compare.py, diagnose.py, judging.py and packformat.py, unchanged but for their
 `from grader...` imports: the kit judges with the grader's own code. It needs
-only numpy (and IPython for notebooks); it never sees reference code.
+only numpy (and IPython for notebooks); it never sees reference code. The pack is
+read by kitpack.py, the student's function called by kitcall.py, the report shown
+by kitview.py.
 
     check("softmaxp")   check(softmaxp)   check()        inside the notebook
     python -m nncheck homework.ipynb                      from a terminal
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-import os
-import signal
 import sys
-import threading
-import time
-import traceback
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from grader.checks.compare import Opaque
 from grader.checks.judging import Candidate, judge, status_and_score
-from grader.kit.packformat import PACK_FORMAT, from_tree
-
-DEFAULT_CALL_TIMEOUT = 30.0  # seconds, as in the grader
-
-
-class KitError(Exception):
-    """No pack found, or a pack this engine cannot read."""
-
-
-# ---------------------------------------------------------------- the pack
-
-
-@dataclass(frozen=True)
-class PackCheck:
-    """One public check as the pack holds it (the attributes judging reads, as on spec.Check)."""
-
-    name: str
-    function: str
-    points: float
-    compare: tuple[str, ...]
-    rtol: float
-    atol: float
-    dtype: str
-    call: dict
-    call_text: str
-    note: str
-    partial_points: float
-    inputs: dict
-    expected: dict
-    candidates: tuple[dict, ...]
-
-
-class Pack:
-    def __init__(self, manifest_path: str | Path) -> None:
-        self.path = Path(manifest_path)
-        manifest = json.loads(self.path.read_text(encoding="utf-8"))
-        if manifest.get("format") != PACK_FORMAT:
-            raise KitError(f"{self.path.name}: pack format {manifest.get('format')} needs another version of nncheck")
-        with np.load(self.path.parent / manifest["arrays"], allow_pickle=False) as data:
-            self.arrays = {key: data[key] for key in data.files}
-        self.assignment = manifest["assignment"]
-        self.title = manifest.get("title", self.assignment)
-        self.functions: dict[str, dict] = manifest["functions"]
-        self.withheld = manifest.get("withheld", {"count": 0, "points": 0.0})
-        self.checks = [
-            PackCheck(c["name"], c["function"], float(c["points"]), tuple(c["compare"]), c["rtol"], c["atol"], c["dtype"],
-                      c["call"], c["call_text"], c.get("note", ""), c.get("partial_points", 0.0), c["inputs"], c["expected"],
-                      tuple(c["candidates"]))
-            for c in manifest["checks"]
-        ]
-
-    def value(self, tree: dict) -> Any:
-        return from_tree(tree, self.arrays)
-
-    def graded_names(self) -> list[str]:
-        return list(dict.fromkeys(c.function for c in self.checks))
-
-
-def find_pack(where: str | Path | None = None, name: str | None = None) -> Pack:
-    """The pack in a folder (default: here, then next to this engine): `*.checks.json`."""
-    folders = [Path(where)] if where else [Path.cwd(), Path(__file__).resolve().parent.parent]
-    for folder in folders:
-        if folder.is_file():
-            return Pack(folder)
-        found = sorted(folder.glob("*.checks.json"))
-        if name:
-            found = [p for p in found if p.name == f"{name}.checks.json"] or found
-        if len(found) == 1:
-            return Pack(found[0])
-        if len(found) > 1:
-            raise KitError(f"several check packs in {folder}: say which with use('<assignment>')")
-    raise KitError("no check pack (*.checks.json) here: run from the kit's folder, or use('path/to/<id>.checks.json')")
-
-
-# ---------------------------------------------------------------- calling the student's code
-
-
-@dataclass
-class Outcome:
-    """The attributes of execute.CallOutcome that judging reads."""
-
-    status: str  # "ok" | "error" | "timeout" | "missing"
-    value: Any = None
-    error: str = ""
-    traceback: str = ""
-    mutated: list = field(default_factory=list)
-    seconds: float = 0.0
-
-
-class CallTimeout(BaseException):
-    pass
-
-
-def plain(value: Any, depth: int = 0) -> Any:
-    """The value as the grader receives it from the student's process: plain data, anything else opaque."""
-    if depth > 6:
-        return Opaque(type(value).__name__, "(nested too deep)")
-    if value is None or isinstance(value, str):
-        return value if value is None else value[:2000]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)) and abs(int(value)) < 2**53:
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
-        return np.array(value)
-    if isinstance(value, (tuple, list)) and len(value) <= 10000:
-        items = [plain(item, depth + 1) for item in value]
-        return tuple(items) if isinstance(value, tuple) else items
-    if isinstance(value, dict) and len(value) <= 1000 and all(isinstance(k, str) for k in value):
-        return {k: plain(v, depth + 1) for k, v in value.items()}
-    try:
-        text = repr(value)[:200]
-    except BaseException:
-        text = "(repr failed)"
-    return Opaque(type(value).__name__, text)
-
-
-def _snapshot(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, (list, tuple)):
-        return type(value)(_snapshot(v) for v in value) if isinstance(value, tuple) else [_snapshot(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _snapshot(v) for k, v in value.items()}
-    return value
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    try:
-        return bool(a == b)
-    except BaseException:
-        return False
-
-
-def error_text(exc: BaseException) -> str:
-    message = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {message[0][:300]}" if message else type(exc).__name__
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float):
-    """Raise CallTimeout after `seconds` (main thread on Unix; elsewhere no limit)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def on_timer(signum, frame):
-        raise CallTimeout()
-
-    previous = signal.signal(signal.SIGALRM, on_timer)
-    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def call_student(check: PackCheck, pack: Pack, namespace: dict) -> Outcome:
-    """Call the student's function on fresh copies of the check's inputs, as the grader's worker does."""
-    call = check.call
-    target_name = call.get("class") or call.get("function")
-    target = namespace.get(target_name)
-    if target is None:
-        return Outcome("missing", error=f"{target_name} is not defined")
-    if not call.get("class") and not callable(target):
-        return Outcome("missing", error=f"{target_name} is a {type(target).__name__}, not a function")
-    inputs = pack.value(check.inputs)
-    args, kwargs = inputs.get("args", []), inputs.get("kwargs", {})
-    saved_globals = {name: namespace.get(name, KeyError) for name in inputs.get("globals", {})}
-    namespace.update(inputs.get("globals", {}))
-    before = _snapshot(args)
-    rng_state = np.random.get_state()
-    timeout = call.get("timeout", DEFAULT_CALL_TIMEOUT)
-    started = time.perf_counter()
-    obj = None
-    here = os.getcwd()
-    try:
-        os.chdir(pack.path.parent)  # the handout's data files sit next to the pack, as in the grader's folder
-        with time_limit(timeout), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            if call.get("seed") is not None:
-                np.random.seed(call["seed"])
-            if call.get("class"):
-                obj = target(*inputs.get("init", []))
-                for attr, value in inputs.get("attrs", {}).items():
-                    setattr(obj, attr, value)
-                method = getattr(obj, call["method"], None)
-                if method is None:
-                    raise AttributeError(f"{call['class']} has no method {call['method']}")
-                target = method
-            for _ in range(call.get("repeat", 1)):
-                value = target(*args, **kwargs)
-        observed = {"return": value}
-        if call.get("read_globals"):
-            observed["globals"] = {g: namespace.get(g) for g in call["read_globals"]}
-        if call.get("read_attrs") and obj is not None:
-            observed["attrs"] = {a: getattr(obj, a, None) for a in call["read_attrs"]}
-        mutated = [i for i, (a, b) in enumerate(zip(before, args)) if not _same(a, b)]
-        return Outcome("ok", plain(observed), mutated=mutated, seconds=time.perf_counter() - started)
-    except CallTimeout:
-        return Outcome("timeout", error=f"did not return within {timeout} s", seconds=time.perf_counter() - started)
-    except BaseException as exc:  # the student's code may raise anything, SystemExit included
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        tail = "\n".join("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip().splitlines()[-8:])
-        return Outcome("error", error=error_text(exc), traceback=tail, seconds=time.perf_counter() - started)
-    finally:
-        os.chdir(here)
-        np.random.set_state(rng_state)
-        for name, old in saved_globals.items():
-            if old is KeyError:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = old
-
+from grader.kit.kitcall import call_student
+from grader.kit.kitpack import KitError, Pack, PackCheck, find_pack
 
 # ---------------------------------------------------------------- judging, as the grader does
 
 
 @dataclass(frozen=True)
 class CheckResult:
+    """One public check's verdict as the kit shows it (the fields of the grader's TestResult)."""
+
     name: str
     function: str
     status: str  # "passed" | "failed" | "error" | "missing" | "timeout"
@@ -343,6 +112,8 @@ def run_checks(target: Any = None, namespace: dict | None = None, pack: Pack | N
 
 @dataclass
 class Report:
+    """The checks run for one call of `check`: text in a terminal, HTML in Jupyter."""
+
     pack: Pack
     results: list[CheckResult]
     all_functions: bool = False

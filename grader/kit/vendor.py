@@ -2,7 +2,7 @@
 
 "One truth": the kit judges with the very code the grader judges with.
 compare.py, diagnose.py, judging.py and packformat.py (and the kit's own
-kitcore.py, kitview.py, kitcli.py) are copied unchanged, except that their
+kitpack.py, kitcall.py, kitcore.py, kitview.py, kitcli.py) are copied unchanged, except that their
 `from grader...` imports become relative ones; a name imported from a module
 that is not vendored (compare's `Opaque`) is copied by its source into
 `nncheck/_vendored.py`. Nothing from reference/, assignments/ or a bank is
@@ -24,6 +24,8 @@ VENDORED = {
     "compare": "grader.checks.compare",
     "packformat": "grader.kit.packformat",
     "judging": "grader.checks.judging",
+    "kitpack": "grader.kit.kitpack",
+    "kitcall": "grader.kit.kitcall",
     "kitcore": "grader.kit.kitcore",
     "kitview": "grader.kit.kitview",
     "kitcli": "grader.kit.kitcli",

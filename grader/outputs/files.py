@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from grader.outputs import exports, report
+from grader.outputs import exports, overview, report
 from grader.outputs.manual import manual_for_result, manual_grades
 from grader.result import Result, write_atomic
 
@@ -31,6 +31,6 @@ def write_class_outputs(results: list[Result], outdir: Path, spec, similar_pairs
     functions = [fn.name for fn in spec.functions]
     manual = manual_grades(outdir, spec, [r.submission for r in results])
     links = {r.submission: os.path.relpath(output_paths(outdir, r.submission)["report"], outdir) for r in results}
-    report.write_overview(results, links, f"{spec.title} ({spec.id})", outdir / "index.html", similar_pairs=similar_pairs)
+    overview.write_overview(results, links, f"{spec.title} ({spec.id})", outdir / "index.html", similar_pairs=similar_pairs)
     exports.write_grades_csv(results, outdir / "grades.csv", functions, manual=manual)
     exports.write_canvas_csv(results, outdir / "canvas.csv", spec.id, spec.max_score, manual=manual)

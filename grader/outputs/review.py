@@ -20,7 +20,6 @@ import getpass
 import hashlib
 import hmac
 import secrets
-import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.cookies import SimpleCookie
@@ -31,7 +30,8 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from grader.outputs.gradebook import Gradebook, ManualConflict
 from grader.outputs.manual import ManualGrade, grades_from_book
-from grader.outputs.report import _ENV, fmt_points
+from grader.outputs.formatting import fmt_points
+from grader.outputs.pages import ENV
 
 _JS_PATH = Path(__file__).resolve().parents[1] / "templates" / "review.js"
 MAX_BODY = 1_000_000
@@ -89,7 +89,7 @@ class ReviewApp:
         grades = self.grades(names)
         done = sum(grades[n].complete for n in names)
         first = next((n for n in names if not grades[n].complete), names[0] if names else None)
-        return _ENV.get_template("review_index.html").render(
+        return ENV.get_template("review_index.html").render(
             spec=self.spec, names=names, results=results, grades=grades, done=done, first=first,
             href=self.href, fmt_points=fmt_points, who=self.who, csp=self.csp, script=self.script)
 
@@ -108,7 +108,7 @@ class ReviewApp:
         from grader.outputs.curves import curves_for, source_of
 
         curves = curves_for(self.spec.manual_items, source_of(result))
-        return _ENV.get_template("review.html").render(
+        return ENV.get_template("review.html").render(
             spec=self.spec, r=result, grade=grade, answers=answers, curves=curves, messages=messages, status=status,
             prev=names[k - 1] if k > 0 else None, next=names[k + 1] if k + 1 < len(names) else None,
             position=k + 1, count=len(names), done=sum(g.complete for g in grades.values()),
@@ -119,7 +119,7 @@ class ReviewApp:
         result = self.results().get(submission)
         if result is None:
             return None
-        return _ENV.get_template("review_notebook.html").render(
+        return ENV.get_template("review_notebook.html").render(
             r=result, answers=self.answers(result), href=self.href, csp=self.csp, script=self.script)
 
     def report_page(self, submission: str) -> str | None:
@@ -334,10 +334,3 @@ def open_app(outdir: str | Path, assignment: str | None = None, who: str | None 
     results = list(app.results().values())
     warm(spec.manual_items, source_of(results[0]) if results else None)  # reference curves ready by the first page
     return app
-
-
-def serve_in_thread(app: ReviewApp, port: int = 0) -> tuple[ThreadingHTTPServer, threading.Thread]:
-    server = make_server(app, port)
-    thread = threading.Thread(target=server.serve_forever, name="grader-review", daemon=True)
-    thread.start()
-    return server, thread
