@@ -61,7 +61,6 @@ class CappedStream(io.TextIOBase):
         return out
 
 
-
 def on_timer(signum, frame):
     raise GradingTimeout()
 
@@ -72,7 +71,6 @@ def start_timer(seconds: float) -> None:
 
 def stop_timer() -> None:
     signal.setitimer(signal.ITIMER_REAL, 0)
-
 
 
 # ---------------------------------------------------------------- the shell
