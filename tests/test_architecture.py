@@ -12,14 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from grader.run import sandbox
+
 GRADER = Path(__file__).resolve().parent.parent / "grader"
 LAYERS = ["result", "notebook", "run", "checks", "scoring", "pipeline", "kit", "author", "outputs", "batch", "cli"]
 TOP_LEVEL_CLI = {"cli", "cli_args", "__main__", "exports", "__init__"}  # exports.py: the `python -m grader.exports` shim
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
-# The script that runs INSIDE the student's process: staged alone, it imports nothing of the grader,
-# and nothing trusted imports it (the wire format both sides speak lives in grader/run/wire.py).
-SANDBOX_SCRIPTS = {"grader.run.worker", "grader.run.zygote"}
+# The scripts that run INSIDE the student's process (and the warm process): staged with their sibling
+# modules, they import nothing of the grader package, and nothing trusted imports them (the wire format
+# both sides speak lives in grader/run/wire.py, the privilege drop in grader/run/privilege.py).
+SHARED_BY_BOTH_SIDES = {"wire.py", "privilege.py"}
+SANDBOX_SCRIPTS = {"grader.run.zygote"} | {
+    "grader.run." + name[:-3] for name in sandbox.SANDBOX_MODULES if name not in SHARED_BY_BOTH_SIDES}
 
 
 def modules() -> dict[str, Path]:

@@ -4,7 +4,7 @@ import pytest
 
 from grader.checks.compare import Policy, compare
 from grader.checks.diagnose import diff_grid, equals_input
-from grader.run.worker import Opaque
+from grader.run.wire import Opaque
 
 rng = np.random.default_rng(0)
 REF = rng.standard_normal((4, 6))

@@ -245,12 +245,32 @@ def test_every_sibling_module_the_sandboxed_scripts_import_is_staged_beside_them
     siblings = set()
     for script in ("worker.py", "zygote.py", *sandbox_module.SANDBOX_MODULES):
         for node in ast.walk(ast.parse((here / script).read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]  # `from wire import encode`
+            else:
+                names = []
             siblings |= {f"{n}.py" for n in names if (here / f"{n}.py").exists()}
     assert siblings, "the scripts import no sibling module: this test looks at the wrong thing"
     assert siblings <= set(sandbox_module.SANDBOX_MODULES)
     staged = sandbox_module.stage(sandbox_module.SandboxConfig(), with_data=False)
     assert {p.name for p in staged.iterdir() if p.suffix == ".py"} >= siblings
+
+
+def test_a_notebook_module_named_like_a_staged_sibling_is_the_notebooks_own():
+    """The worker's siblings leave sys.modules once loaded: a notebook's own wire.py imports as itself."""
+    cells = ["import importlib\nopen('wire.py', 'w').write('MINE = 1\\n')\nimportlib.invalidate_caches()\nimport wire\n"
+             "try:\n    import privilege\n    ours = True\nexcept ImportError:\n    ours = False\n"
+             "def probe():\n    return getattr(wire, 'MINE', 0), ours"]
+    for mode in MODES:
+        with Session(FAST, SandboxConfig(mode=mode)) as session:
+            session.run_cells(list(enumerate(cells)))
+            probe = session.call({"function": "probe"}, {"args": [], "kwargs": {}})
+        assert probe.status == "ok", probe.error
+        mine, staged_privilege = probe.value["return"]
+        assert mine == 1, mode
+        assert not staged_privilege, mode  # no privilege.py in the notebook's folder: the import fails, not ours
 
 
 @pytest.mark.parametrize("mode", isolation_params())

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from grader.run import forkserver, sandbox
+from grader.run import confine, forkserver, sandbox
 from grader.run.execute import HarnessFault, Session, probe_bwrap
 from grader.run.sandbox import Limits, SandboxConfig
 
@@ -114,7 +114,7 @@ def test_nothing_a_notebook_does_persists_into_the_next(staged):
     assert found == dict(found, numpy=False, builtins=False, modules=False, env=False, files=[], shell=False, sleepers=[])
     assert found["random"] != first  # each child draws its own random state, as a fresh process would
     uid = sandbox.unprivileged_uid()
-    assert sandbox.processes_of(uid) == []  # the sleeper went with its namespace
+    assert confine.processes_of(uid) == []  # the sleeper went with its namespace
 
 
 @needs_warm

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from grader.checks import diagnose
-from grader.run.worker import Opaque
+from grader.run.wire import Opaque
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """Write the student engine into a kit: the package `nncheck`, vendored from the grader's own modules.
 
 "One truth": the kit judges with the very code the grader judges with.
-compare.py, diagnose.py, judging.py and packformat.py (and the kit's own
-kitpack.py, kitcall.py, kitcore.py, kitview.py, kitcli.py) are copied unchanged, except that their
+compare.py, diagnose.py, judging.py, packformat.py and wire.py (the value
+format, where compare's `Opaque` lives; and the kit's own kitpack.py, kitcall.py,
+kitcore.py, kitview.py, kitcli.py) are copied unchanged, except that their
 `from grader...` imports become relative ones; a name imported from a module
-that is not vendored (compare's `Opaque`) is copied by its source into
-`nncheck/_vendored.py`. Nothing from reference/, assignments/ or a bank is
-read here; tests scan the result to prove it.
+that is not vendored is copied by its source into `nncheck/_vendored.py`.
+Nothing from reference/, assignments/ or a bank is read here; tests scan the
+result to prove it.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ PACKAGE = "nncheck"
 VENDORED = {
     "diagnose": "grader.checks.diagnose",
     "compare": "grader.checks.compare",
+    "wire": "grader.run.wire",
     "packformat": "grader.kit.packformat",
     "judging": "grader.checks.judging",
     "kitpack": "grader.kit.kitpack",

@@ -1,44 +1,34 @@
-"""The grader's side of a student's process: start it, run cells, make probe calls, survive it.
+"""The grader's side of a student's process: run cells, make probe calls, survive it.
 
-A `Session` owns one worker process (see worker.py) in a sandbox (see
-sandbox.py). Cells run in order; a failing cell is recorded and the next one
-runs. A cell that hangs past its limit is interrupted by the worker's own
+A `Session` is a `Worker` (process.py: started by a handshake, warm or cold, in its
+sandbox) that is talked to. Cells run in order; a failing cell is recorded and the
+next one runs. A cell that hangs past its limit is interrupted by the worker's own
 timer; one that cannot be interrupted (a loop that swallows the interrupt, a
 crash, os._exit) costs the worker, which is restarted and brought back to the
 same state by replaying the cells that had succeeded, so the rest of the
 notebook is still run and graded.
 
-Starting the process is a handshake: until the worker says it is ready, no
-student code has run, so a process that dies before then is the machine's
-fault (`HarnessFault`, with bubblewrap's or Python's own words), never the
-student's. After it, everything the process sends is checked as hostile data
-(channel.py), and the only thing the grader does on its request is answer a
-retry's declared helpers with the reference, within a budget (`HelperPolicy`).
+Everything the process sends is checked as hostile data (channel.py), and the only
+thing the grader does on its request is answer a retry's declared helpers with the
+reference, within a budget (`HelperPolicy`).
 """
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.run import forkserver, sandbox
-from grader.run.channel import Channel, ChannelClosed, ChannelGarbage, ChannelTimeout, decode_tree
 from grader.result import CellOutcome
-from grader.run.worker import encode
+from grader.run import sandbox
+from grader.run.channel import ChannelClosed, ChannelGarbage, ChannelTimeout, decode_tree
+from grader.run.process import HarnessFault, Worker, describe_exit, probe_bwrap, resolve_isolation
+from grader.run.wire import encode
+
+__all__ = ["CallOutcome", "HarnessFault", "HelperPolicy", "Session", "probe_bwrap", "resolve_isolation"]
 
 HARD_GRACE = 3.0  # seconds past a limit before the worker is killed rather than interrupted
 MAX_RESTARTS = 4
-START_TIMEOUT = 60.0  # seconds for Python, numpy and IPython to start in the sandbox
-
-
-class HarnessFault(Exception):
-    """The grader or the machine failed, not the student: never recorded as a grade."""
 
 
 class WorkerDied(Exception):
@@ -72,82 +62,14 @@ class HelperPolicy:
     used: int = 0
 
 
-def describe_exit(code: int | None) -> str:
-    if code is None:
-        return "the notebook's process stopped answering"
-    if code > 128 and code - 128 in {s.value for s in signal.Signals}:
-        code = -(code - 128)  # bubblewrap reports a child killed by signal N as 128 + N
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        meaning = {
-            "SIGSEGV": "segmentation fault",
-            "SIGKILL": "killed (memory or time limit)",
-            "SIGXCPU": "CPU time limit",
-            "SIGABRT": "aborted",
-            "SIGBUS": "bus error",
-        }.get(name, name)
-        return f"the notebook's process crashed: {meaning}"
-    return f"the notebook's process exited with code {code} (sys.exit or os._exit in the notebook)"
-
-
-# ------------------------------------------------------------------ choosing the isolation
-
-_PROBED: dict[tuple, str | None] = {}  # per process: (bwrap, python, euid) -> None if it works, else why not
-
-
-def probe_bwrap(limits: sandbox.Limits | None = None) -> str | None:
-    """Start the real worker interpreter under bubblewrap once; None when it works, else the reason."""
-    path = shutil.which("bwrap")
-    if path is None:
-        return "bubblewrap (bwrap) is not installed"
-    key = (path, os.path.realpath(path), os.sys.executable, os.geteuid())
-    if key not in _PROBED:
-        config = sandbox.SandboxConfig(mode="bwrap")
-        try:
-            with Session(limits or sandbox.Limits(), config, isolation="bwrap", with_data=False, warm=False):
-                pass
-            _PROBED[key] = None
-        except (HarnessFault, sandbox.SandboxError) as exc:
-            _PROBED[key] = str(exc)
-    return _PROBED[key]
-
-
-def resolve_isolation(mode: str, limits: sandbox.Limits | None = None) -> tuple[str, str | None]:
-    """The isolation to use for `mode`, and why bubblewrap was not used (None when it was or was not asked for).
-
-    Raises SandboxError when `--sandbox bwrap` was asked for and cannot start Python.
-    """
-    if mode == "none":
-        return "rlimits", None
-    reason = probe_bwrap(limits)
-    if reason is None:
-        return "bwrap", None
-    if mode == "bwrap":
-        raise sandbox.SandboxError(f"--sandbox bwrap: {reason}")
-    return "rlimits", reason
-
-
-class Session:
+class Session(Worker):
     """One student process: cells in, probe results out."""
 
     def __init__(self, limits: sandbox.Limits, config: sandbox.SandboxConfig, isolation: str | None = None,
                  staged: Path | None = None, with_data: bool = True, warm: bool | None = None) -> None:
-        self.limits = limits
-        self.config = config
         if isolation is None:
             isolation, _ = resolve_isolation(config.mode, limits)
-        self.isolation = isolation
-        self.warm = warm  # None: fork from the warm process where it keeps bubblewrap's isolation (forkserver.py)
-        self.staged = staged
-        self._own_stage = staged is None
-        self._with_data = with_data
-        self.launch: sandbox.Launch | None = None
-        self.proc: subprocess.Popen | None = None
-        self.channel: Channel | None = None
-        self._stderr = None
+        super().__init__(limits, config, isolation, staged, with_data, warm)
         self._calls = 0
         self._calling = ""  # the function being called, for the record of refused requests
         self.refused: list[tuple[str, str]] = []  # (function being called, name it asked the grader for)
@@ -157,135 +79,7 @@ class Session:
         self.started = time.perf_counter()
         self.deadline = self.started + limits.notebook_timeout
 
-    @property
-    def containment(self) -> str:
-        return self.launch.containment if self.launch else ""
-
-    # ------------------------------------------------------------ lifecycle
-
-    def __enter__(self) -> "Session":
-        try:
-            if self.staged is None:
-                self.staged = sandbox.stage(self.config, with_data=self._with_data)
-            self._spawn()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _spawn(self) -> None:
-        assert self.staged is not None
-        if self.launch is not None:
-            self._cleanup_launch()
-        if self.isolation == "bwrap":
-            self.launch = sandbox.bwrap_launch(self.staged, self.limits, self.config, shutil.which("bwrap") or "bwrap")
-        else:
-            self.launch = sandbox.rlimits_launch(self.staged, self.limits, self.config)
-        self._stderr = tempfile.TemporaryFile()  # grader-owned: bubblewrap's and Python's own complaints
-        warm = self.isolation == "bwrap" and self.warm is not False and forkserver.why_cold() is None
-        if warm:
-            try:
-                self.proc = self._fork_warm()
-            except forkserver.WarmUnavailable as exc:
-                if forkserver.proven():
-                    raise HarnessFault(f"the warm process could not start the notebook's: {exc}") from None
-                forkserver.give_up(str(exc))
-                return self._spawn()  # cold, with bubblewrap: no student code has run
-            self.launch.containment = (f"bubblewrap's sandbox built by a warm fork: private filesystem, processes and "
-                                       f"network; {self._who()}; {self.limits.scratch_bytes >> 20} MiB scratch")
-        else:
-            try:
-                self.proc = subprocess.Popen(
-                    self.launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                    env=self.launch.env, preexec_fn=self.launch.preexec, close_fds=True, cwd="/",
-                )
-            except OSError as exc:
-                raise HarnessFault(f"the sandbox could not start Python: {exc}") from None
-        self.channel = Channel(self.proc.stdout.fileno(), self.proc.stdin.fileno(), self.limits.message_bytes)
-        try:
-            ready, _ = self.channel.receive(time.perf_counter() + START_TIMEOUT)
-            if ready.get("op") != "ready":
-                raise ChannelGarbage(f"the worker said {str(ready.get('error') or ready.get('op'))[:300]}")
-        except (ChannelClosed, ChannelTimeout, ChannelGarbage) as exc:
-            self._kill()
-            why = self._stderr_text() or str(exc) or type(exc).__name__
-            if warm and not forkserver.proven():
-                forkserver.give_up(why)
-                return self._spawn()  # the first warm child is the proof: cold from now on, and why
-            raise HarnessFault(f"the sandbox could not start Python: {why}") from None
-        if warm:
-            forkserver.mark_proven()
-
-    def _fork_warm(self):
-        assert self.launch is not None and self._stderr is not None
-        try:
-            return forkserver.server(self.limits).spawn(self.launch, self.limits, self._stderr.fileno())
-        except forkserver.WarmUnavailable:
-            if not forkserver.proven():
-                raise
-            forkserver.shutdown()  # the warm process died (the OOM killer, a signal): start a new one, once
-            return forkserver.server(self.limits).spawn(self.launch, self.limits, self._stderr.fileno())
-
-    def _who(self) -> str:
-        uid = self.launch.uid if self.launch else None
-        return f"uid {uid}" if uid is not None else "the grader's own user"
-
-    def _stderr_text(self) -> str:
-        if self._stderr is None:
-            return ""
-        try:
-            self._stderr.seek(0)
-            lines = self._stderr.read(4000).decode("utf-8", "replace").strip().splitlines()
-        except (OSError, ValueError):
-            return ""
-        return " | ".join(line.strip() for line in lines[-3:])
-
-    def _kill(self) -> None:
-        if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                self.proc.kill()
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            for stream in (self.proc.stdin, self.proc.stdout):
-                try:
-                    stream.close()
-                except (OSError, AttributeError):
-                    pass
-            self.proc = None
-            self.channel = None
-        if self.launch is not None and self.launch.uid is not None:
-            sandbox.kill_uid(self.launch.uid)  # whatever it started, however it detached
-
-    def _cleanup_launch(self) -> None:
-        if self.launch is not None and self.launch.host_workdir is not None:
-            shutil.rmtree(self.launch.host_workdir, ignore_errors=True)
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
-
-    def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None and self.channel is not None:
-            try:
-                self.channel.send({"op": "quit"}, None, time.perf_counter() + 1)
-                self.proc.wait(timeout=2)
-            except (ChannelClosed, ChannelTimeout, subprocess.TimeoutExpired):
-                pass
-        self._kill()
-        self._cleanup_launch()
-        if self._own_stage and self.staged is not None:
-            shutil.rmtree(self.staged, ignore_errors=True)
-            self.staged = None
+    # ------------------------------------------------------------ restarts
 
     def _restart(self) -> bool:
         """A new worker brought back to the state of the cells that succeeded so far."""
@@ -327,14 +121,6 @@ class Session:
             raise WorkerDied(describe_exit(self._exit_code())) from None
         except ChannelGarbage as exc:
             raise WorkerDied(f"the notebook's process wrote garbage on the grading channel ({exc})") from None
-
-    def _exit_code(self) -> int | None:
-        if self.proc is None:
-            return None
-        try:
-            return self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            return None
 
     def _answer_helper(self, request: dict, arrays: dict, policy: HelperPolicy | None, deadline: float) -> None:
         """The reference's answer for one of the retry's declared helpers, or a refusal."""

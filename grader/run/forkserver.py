@@ -192,7 +192,7 @@ class ForkServer:
 
 
 def rlimits(limits: sandbox.Limits, uid: int | None) -> dict[str, int]:
-    """The limits the cold start's preexec applies (sandbox._preexec), by name."""
+    """The limits the cold start's preexec applies (confine.preexec), by name."""
     cpu = int(limits.notebook_timeout + 30)
     found = {"RLIMIT_CPU": cpu, "RLIMIT_AS": limits.memory_bytes, "RLIMIT_FSIZE": limits.file_bytes, "RLIMIT_CORE": 0}
     if uid is not None:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from grader.run.channel import Channel, ChannelClosed, ChannelGarbage, ChannelTimeout, decode_tree
-from grader.run.worker import encode
+from grader.run.wire import encode, pack
 
 MEMORY_HEADROOM = 1024**3  # what the answer may allocate beyond what the grader already maps
 
@@ -55,8 +55,6 @@ def call_limited(fn: Callable[..., Any], args: list, kwargs: dict, seconds: floa
             header, arrays = {"op": "error", "error": f"{type(exc).__name__}: {str(exc)[:300]}"}, {}
             code = 1
         try:
-            from grader.run.channel import pack
-
             data = memoryview(pack(header, arrays))
             while data:
                 data = data[os.write(write_fd, data):]

@@ -24,13 +24,10 @@ process in a folder the student cannot write, and bound read-only.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
 import pwd
 import re
-import resource
 import shutil
-import signal
 import site
 import stat
 import sys
@@ -39,15 +36,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from grader.run import privilege
+from grader.run import confine
+from grader.run.confine import (
+    CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS, MS_BIND, MS_NODEV, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC,
+    MS_REMOUNT,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Never visible to student code, wherever they are installed (an install into site-packages
 # puts the reference beside numpy, inside a folder the sandbox must bind).
 SECRET_DIRS = (Path(__file__).resolve().parents[1], PROJECT_ROOT / "reference", PROJECT_ROOT / "assignments")
 WORKER_SOURCE = Path(__file__).resolve().parent / "worker.py"
-# The stdlib-only modules staged beside worker.py (and zygote.py): the sandboxed scripts import them as siblings.
-SANDBOX_MODULES: tuple[str, ...] = ("worker.py", "privilege.py")
+# Staged beside worker.py (and zygote.py), which import them by plain name: the worker's own modules,
+# and the two both sides share (wire.py, the value format; privilege.py, the one checked drop).
+SANDBOX_MODULES: tuple[str, ...] = (
+    "worker.py", "worker_channel.py", "worker_shell.py", "worker_calls.py", "worker_shims.py",
+    "wire.py",
+    "privilege.py",
+)
 UID_BASE = 2_100_000_000  # + the grader's pid: below 2**31, far above any account range in use
 STAGE_PREFIX = "nn-grader-"
 INSIDE_WORK = "/tmp/work"  # the notebook's folder, inside the private filesystem
@@ -288,7 +294,7 @@ def bwrap_launch(staged: Path, limits: Limits, config: SandboxConfig, bwrap: str
     return Launch(
         argv=args + python_argv(INSIDE_WORKER),
         env=env,
-        preexec=_preexec(limits, uid=None),
+        preexec=confine.preexec(limits, uid=None),
         isolation="bwrap",
         containment=f"bubblewrap: private filesystem, processes and network; {who}; {limits.scratch_bytes >> 20} MiB scratch",
         uid=uid,
@@ -301,13 +307,13 @@ def bwrap_launch(staged: Path, limits: Limits, config: SandboxConfig, bwrap: str
 
 def rlimits_launch(staged: Path, limits: Limits, config: SandboxConfig) -> Launch:
     uid = unprivileged_uid()
-    if uid is not None and _can_unshare_mounts():
+    if uid is not None and confine.can_unshare_mounts():
         hidden = [PROJECT_ROOT, *config.hidden]
         env = worker_env(limits, INSIDE_WORK)
         return Launch(
             argv=python_argv(INSIDE_WORKER),
             env=env,
-            preexec=_preexec(limits, uid=uid, namespace=_NamespacePlan(staged, hidden, limits.scratch_bytes)),
+            preexec=confine.preexec(limits, uid=uid, namespace=_NamespacePlan(staged, hidden, limits.scratch_bytes)),
             isolation="rlimits",
             containment=(f"resource limits; uid {uid}; private mount namespace (project, inputs and outputs hidden, "
                          f"{limits.scratch_bytes >> 20} MiB scratch); no network. Other users' readable files are readable."),
@@ -331,35 +337,12 @@ def rlimits_launch(staged: Path, limits: Limits, config: SandboxConfig) -> Launc
     return Launch(
         argv=python_argv(str(staged / "worker.py")),
         env=env,
-        preexec=_preexec(limits, uid=uid, cwd=str(workdir)),
+        preexec=confine.preexec(limits, uid=uid, cwd=str(workdir)),
         isolation="rlimits",
         containment=what,
         uid=uid,
         host_workdir=workdir,
     )
-
-
-# ------------------------------------------------------------------ in the child, before exec
-
-_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
-CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x04000000, 0x08000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG = 1
-
-
-def _can_unshare_mounts() -> bool:
-    return _libc is not None and os.geteuid() == 0
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = lambda s: s.encode() if s is not None else None  # noqa: E731
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), f"mount {target}")
 
 
 @dataclass
@@ -371,8 +354,8 @@ class _NamespacePlan:
     scratch_bytes: int
 
     def build(self) -> None:
-        _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
-        _mount(None, "/", None, MS_REC | MS_PRIVATE)
+        confine.check(confine.libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+        confine.mount(None, "/", None, MS_REC | MS_PRIVATE)
         needed = interpreter_paths()
         # Folders to cover with an empty tmpfs: what must stay hidden, and any folder that
         # others cannot enter on the way to the interpreter (/root for a pyenv install).
@@ -386,104 +369,31 @@ class _NamespacePlan:
         keep = {str(p): os.open(p, os.O_PATH | os.O_DIRECTORY) for p in needed
                 if any(_inside(p, c) for c in covers) or _inside(p, Path("/tmp"))}
         staged_fd = os.open(self.staged, os.O_PATH | os.O_DIRECTORY)
-        _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={self.scratch_bytes},mode=1777")
+        confine.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={self.scratch_bytes},mode=1777")
         for cover in sorted(covers, key=lambda p: len(p.parts)):
             if cover.is_dir():
-                _mount("tmpfs", str(cover), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+                confine.mount("tmpfs", str(cover), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
         for path, fd in sorted(keep.items()):
             os.makedirs(path, exist_ok=True)
-            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-            _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
+            confine.mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            confine.mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
         for secret in _secret_dirs():  # after the rebinds: inside site-packages too
             if secret.is_dir():
-                _mount("tmpfs", str(secret), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+                confine.mount("tmpfs", str(secret), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
         os.makedirs("/tmp/.grader", mode=0o755)
         for name in SANDBOX_MODULES:
             target = f"{os.path.dirname(INSIDE_WORKER)}/{name}"
             open(target, "w").close()
-            _mount(f"/proc/self/fd/{staged_fd}/{name}", target, None, MS_BIND)
+            confine.mount(f"/proc/self/fd/{staged_fd}/{name}", target, None, MS_BIND)
         os.makedirs(INSIDE_WORK, mode=0o777)
         os.chmod(INSIDE_WORK, 0o777)
         for name in sorted(os.listdir(f"/proc/self/fd/{staged_fd}/files")):
             target = f"{INSIDE_WORK}/{name}"
             open(target, "w").close()
-            _mount(f"/proc/self/fd/{staged_fd}/files/{name}", target, None, MS_BIND)
-            _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+            confine.mount(f"/proc/self/fd/{staged_fd}/files/{name}", target, None, MS_BIND)
+            confine.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
         for fd in [staged_fd, *keep.values()]:
             os.close(fd)
         os.chdir(INSIDE_WORK)
 
 
-def _preexec(limits: Limits, uid: int | None, namespace: _NamespacePlan | None = None, cwd: str | None = None):
-    """The function run in the child between fork and exec (as the grader's user)."""
-    nproc_in_use = 0 if uid is not None or os.geteuid() == 0 else tasks_of(os.getuid()) + 16
-
-    def apply() -> None:
-        try:
-            os.setsid()
-            if namespace is not None:
-                namespace.build()
-            elif cwd is not None:
-                os.chdir(cwd)
-            cpu = int(limits.notebook_timeout + 30)
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            # Counted per real uid: on a shared uid (a grader that is not root) add what already runs.
-            nproc = limits.processes + (0 if uid is not None else nproc_in_use)
-            try:
-                resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-            except (ValueError, OSError):
-                pass
-            if _libc is not None:  # the shared drop: every step checked, a failure ends the child
-                privilege.drop_to(uid)
-                _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")  # after setuid
-            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        except BaseException as exc:  # say why on the captured stderr, then give up
-            os.write(2, f"sandbox setup failed: {type(exc).__name__}: {exc}\n".encode())
-            os._exit(121)
-
-    return apply
-
-
-# ------------------------------------------------------------------ afterwards
-
-
-def kill_uid(uid: int) -> None:
-    """Kill every process of `uid` (a double fork or setsid cannot escape this)."""
-    for _ in range(5):
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child
-            try:
-                os.setresuid(uid, uid, uid)
-                os.kill(-1, signal.SIGKILL)
-            except BaseException:
-                pass
-            os._exit(0)
-        os.waitpid(pid, 0)
-        if not processes_of(uid):
-            return
-
-
-def processes_of(uid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    found.append(int(entry))
-            except OSError:
-                pass
-    return found
-
-
-def tasks_of(uid: int) -> int:
-    """Threads of `uid` (what RLIMIT_NPROC counts)."""
-    total = 0
-    for pid in processes_of(uid):
-        try:
-            total += len(os.listdir(f"/proc/{pid}/task"))
-        except OSError:
-            pass
-    return total

@@ -1,6 +1,6 @@
 """The warm process: imports Python's, numpy's, IPython's and pyplot's code once, then forks a sandbox per notebook.
 
-Run by forkserver.py as a script, next to a copy of worker.py; like the worker it
+Run by forkserver.py as a script, next to worker.py and its siblings; like the worker it
 imports nothing from the project (no reference, no spec, no expected value is
 ever in its memory). It never runs a line of student code: it waits for a
 request on its socket, forks, and goes back to waiting. Each request carries
@@ -80,17 +80,35 @@ def build_root(args: list[str], scratch_bytes: int) -> str:
             i += 1
     devices = {name: os.open(f"/dev/{name}", os.O_PATH | os.O_CLOEXEC) for name in DEVICES if os.path.exists(f"/dev/{name}")}
     mount("tmpfs", NEWROOT, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    chdir = carry_out(args, sources, devices, scratch_bytes)
+    for fd in [*sources.values(), *devices.values()]:
+        os.close(fd)
+    # The new root: the old one is put under it and detached, so nothing of the host stays reachable.
+    os.chdir(NEWROOT)
+    if SYS_PIVOT_ROOT is None:
+        raise SetupError(f"pivot_root: unknown on {platform.machine()}")
+    check(_libc.syscall(SYS_PIVOT_ROOT, b".", b"."), "pivot_root")
+    check(_libc.umount2(b".", MNT_DETACH), "umount the host's root")
+    os.chdir("/")
+    mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    return chdir
+
+
+# Done by the fork itself (namespaces, setsid, death signal); the capabilities go with the uid drop.
+DONE_BY_THE_FORK = {"--die-with-parent": 0, "--new-session": 0, "--unshare-pid": 0, "--unshare-net": 0,
+                    "--unshare-ipc": 0, "--unshare-uts": 0, "--unshare-cgroup-try": 0, "--unshare-user": 0,
+                    "--cap-drop": 1, "--cap-add": 1}
+
+
+def carry_out(args: list[str], sources: dict, devices: dict, scratch_bytes: int) -> str:
+    """Each filesystem argument in order, under NEWROOT; returns --chdir. An unknown one fails closed."""
     chdir = "/"
     perms = size = None
     i = 0
     while i < len(args):
         op = args[i]
-        if op in ("--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc",
-                  "--unshare-uts", "--unshare-cgroup-try", "--unshare-user"):
-            i += 1  # done by the fork itself (namespaces, setsid, death signal)
-            continue
-        if op in ("--cap-drop", "--cap-add"):
-            i += 2  # the worker loses every capability when it drops to its uid
+        if op in DONE_BY_THE_FORK:
+            i += 1 + DONE_BY_THE_FORK[op]
             continue
         if op == "--perms":
             perms, i = int(args[i + 1], 8), i + 2
@@ -99,16 +117,7 @@ def build_root(args: list[str], scratch_bytes: int) -> str:
             size, i = int(args[i + 1]), i + 2
             continue
         if op == "--ro-bind":
-            src, dst = args[i + 1], args[i + 2]
-            target = NEWROOT + dst
-            fd = sources[src]
-            if stat.S_ISDIR(os.fstat(fd).st_mode):
-                makedirs(target)
-            else:
-                makedirs(os.path.dirname(target))
-                touch(target)
-            mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
-            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            bind_read_only(sources[args[i + 1]], NEWROOT + args[i + 2])
             i += 3
         elif op == "--symlink":
             target = NEWROOT + args[i + 2]
@@ -127,17 +136,7 @@ def build_root(args: list[str], scratch_bytes: int) -> str:
             os.chmod(target, perms if perms is not None else 0o755)
             i += 2
         elif op == "--dev":
-            target = NEWROOT + args[i + 1]
-            makedirs(target)
-            mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NOEXEC, f"mode=0755,size={scratch_bytes}")
-            for name, fd in devices.items():
-                touch(f"{target}/{name}")
-                mount(f"/proc/self/fd/{fd}", f"{target}/{name}", None, MS_BIND)
-            for name, fd_target in (("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                                    ("stderr", "/proc/self/fd/2"), ("fd", "/proc/self/fd")):
-                os.symlink(fd_target, f"{target}/{name}")
-            for name in ("shm", "pts"):
-                os.mkdir(f"{target}/{name}", 0o1777 if name == "shm" else 0o755)
+            make_dev(NEWROOT + args[i + 1], devices, scratch_bytes)
             i += 2
         elif op == "--proc":
             target = NEWROOT + args[i + 1]
@@ -149,17 +148,32 @@ def build_root(args: list[str], scratch_bytes: int) -> str:
         else:
             raise SetupError(f"unknown sandbox argument {op!r}")  # fail closed: never a partial sandbox
         perms = size = None
-    for fd in [*sources.values(), *devices.values()]:
-        os.close(fd)
-    # The new root: the old one is put under it and detached, so nothing of the host stays reachable.
-    os.chdir(NEWROOT)
-    if SYS_PIVOT_ROOT is None:
-        raise SetupError(f"pivot_root: unknown on {platform.machine()}")
-    check(_libc.syscall(SYS_PIVOT_ROOT, b".", b"."), "pivot_root")
-    check(_libc.umount2(b".", MNT_DETACH), "umount the host's root")
-    os.chdir("/")
-    mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     return chdir
+
+
+def bind_read_only(fd: int, target: str) -> None:
+    """--ro-bind: the source opened before, bound read-only, nosuid, nodev at target."""
+    if stat.S_ISDIR(os.fstat(fd).st_mode):
+        makedirs(target)
+    else:
+        makedirs(os.path.dirname(target))
+        touch(target)
+    mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
+    mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def make_dev(target: str, devices: dict, scratch_bytes: int) -> None:
+    """--dev: a small tmpfs with the harmless devices bound in, the fd links, shm and pts."""
+    makedirs(target)
+    mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NOEXEC, f"mode=0755,size={scratch_bytes}")
+    for name, fd in devices.items():
+        touch(f"{target}/{name}")
+        mount(f"/proc/self/fd/{fd}", f"{target}/{name}", None, MS_BIND)
+    for name, fd_target in (("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                            ("stderr", "/proc/self/fd/2"), ("fd", "/proc/self/fd")):
+        os.symlink(fd_target, f"{target}/{name}")
+    for name in ("shm", "pts"):
+        os.mkdir(f"{target}/{name}", 0o1777 if name == "shm" else 0o755)
 
 
 def makedirs(path: str) -> None:
