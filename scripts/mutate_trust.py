@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (name, file, original text(s), mutated text(s), tests that must catch it)
 MUTATIONS = [
+    ("folders: /dev/shm and /var/tmp shared between notebooks", "grader/run/sandbox.py",
+     "        confine.cover_shared(shared)\n", "        pass\n",
+     "tests/test_trust.py::test_no_shared_folder_carries_marks_from_one_notebook_to_the_next"),
     ("helper: answer any name", "grader/execute.py",
      "if policy is None or name not in policy.allowed:", "if False:",
      "tests/test_trust.py::test_a_retry_answers_only_the_declared_broken_helpers_and_flags_the_rest"),

@@ -292,6 +292,31 @@ def test_without_bubblewrap_each_notebook_has_its_own_home(tmp_path):
         assert seen[0][0] != seen[1][0]
 
 
+@pytest.mark.parametrize("mode", isolation_params())
+def test_no_shared_folder_carries_marks_from_one_notebook_to_the_next(mode):
+    """/dev/shm, /var/tmp and every other folder anyone may write: a later notebook sees nothing an earlier one left."""
+    from grader.run import confine
+
+    folders = sorted({"/tmp", "/dev/shm", "/var/tmp", *map(str, confine.shared_writable_dirs())})
+    writer = ["import os\ndef plant(folders):\n    done = []\n    for f in folders:\n        try:\n"
+              "            open(os.path.join(f, 'nn-grader-mark'), 'w').write('x')\n"
+              "            os.symlink('/etc/hostname', os.path.join(f, 'nn-grader-link'))\n            done.append(f)\n"
+              "        except OSError:\n            pass\n    return done"]
+    reader = ["import os\ndef look(folders):\n    return [f for f in folders\n"
+              "            if os.path.lexists(os.path.join(f, 'nn-grader-mark')) or os.path.lexists(os.path.join(f, 'nn-grader-link'))]"]
+    isolation = "bwrap" if mode == "bwrap" else "rlimits"
+    with Session(LIMITS, SandboxConfig(mode=mode), isolation=isolation) as first:
+        first.run_cells(list(enumerate(writer)))
+        planted = first.call({"function": "plant"}, {"args": [folders], "kwargs": {}}).value["return"]
+    assert "/tmp" in planted  # the notebook can write where it is allowed to...
+    with Session(LIMITS, SandboxConfig(mode=mode), isolation=isolation) as second:
+        second.run_cells(list(enumerate(reader)))
+        seen = second.call({"function": "look"}, {"args": [folders], "kwargs": {}}).value["return"]
+    assert seen == []  # ...and nothing of it is there for the next one
+    for folder in folders:  # nor on the host, when the grader could write there itself
+        assert not os.path.lexists(os.path.join(folder, "nn-grader-mark")), folder
+
+
 # ------------------------------------------------------------------ inputs and leftovers
 
 

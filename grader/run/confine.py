@@ -11,7 +11,9 @@ import ctypes
 import os
 import resource
 import signal
+import stat
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 from grader.run import privilege
@@ -35,6 +37,35 @@ def check(result: int, what: str) -> None:
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     enc = lambda s: s.encode() if s is not None else None  # noqa: E731
     check(libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), f"mount {target}")
+
+
+# Folders every user may write that outlive a process: without a private copy, one student's notebook could
+# leave files (or links) there for the next student of the batch to read. /tmp has its own sized tmpfs.
+SHARED_WRITABLE = ("/dev/shm", "/var/tmp", "/run/shm", "/run/lock", "/var/lock", "/var/crash", "/dev/mqueue")
+_SCANNED = ("/", "/var", "/run", "/dev", "/srv", "/opt", "/home", "/mnt", "/media", "/usr/local")
+
+
+def shared_writable_dirs() -> set[Path]:
+    """SHARED_WRITABLE, and any other world-writable folder one or two levels down, but /tmp, /proc and /sys."""
+    found = {Path(p) for p in SHARED_WRITABLE if os.path.isdir(p) and not os.path.islink(p)}
+    for top in _SCANNED:
+        try:
+            entries = list(os.scandir(top))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mode & stat.S_IWOTH:
+                    found.add(Path(entry.path))
+            except OSError:
+                continue
+    return {p for p in found if p.parts[1:2] not in (("tmp",), ("proc",), ("sys",))}
+
+
+def cover_shared(dirs: set[Path], size: int = 16 << 20) -> None:
+    """An empty private tmpfs over each, writable by all as before (semaphores in /dev/shm keep working)."""
+    for path in sorted(dirs, key=lambda p: len(p.parts)):
+        mount("tmpfs", str(path), "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
 
 
 def preexec(limits: Any, uid: int | None, namespace: Any = None, cwd: str | None = None) -> Callable[[], None]:

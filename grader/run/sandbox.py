@@ -37,10 +37,8 @@ from pathlib import Path
 from typing import Callable
 
 from grader.run import confine
-from grader.run.confine import (
-    CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS, MS_BIND, MS_NODEV, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC,
-    MS_REMOUNT,
-)
+from grader.run.confine import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS, MS_BIND, MS_NODEV, MS_NOSUID,
+                                 MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Never visible to student code, wherever they are installed (an install into site-packages
@@ -365,14 +363,16 @@ class _NamespacePlan:
                 if parent != Path("/") and not os.stat(parent).st_mode & stat.S_IXOTH:
                     covers.add(parent)
                     break
+        shared = confine.shared_writable_dirs() - covers  # /dev/shm, /var/tmp...: one private copy per notebook
         covers = {c for c in covers if not _inside(c, Path("/tmp"))}
         keep = {str(p): os.open(p, os.O_PATH | os.O_DIRECTORY) for p in needed
-                if any(_inside(p, c) for c in covers) or _inside(p, Path("/tmp"))}
+                if any(_inside(p, c) for c in covers | shared) or _inside(p, Path("/tmp"))}
         staged_fd = os.open(self.staged, os.O_PATH | os.O_DIRECTORY)
         confine.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={self.scratch_bytes},mode=1777")
         for cover in sorted(covers, key=lambda p: len(p.parts)):
             if cover.is_dir():
                 confine.mount("tmpfs", str(cover), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+        confine.cover_shared(shared)
         for path, fd in sorted(keep.items()):
             os.makedirs(path, exist_ok=True)
             confine.mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
