@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (name, file, original text(s), mutated text(s), tests that must catch it)
 MUTATIONS = [
+    ("warm: the notebook's environment block is the warm process's", "grader/run/zygote.py",
+     "        replace_environ(plan[\"env\"])\n", "        pass\n",
+     "tests/test_warm.py::test_a_warm_childs_proc_environ_is_its_own_as_in_a_cold_start"),
     ("folders: /dev/shm and /var/tmp shared between notebooks", "grader/run/sandbox.py",
      "        confine.cover_shared(shared)\n", "        pass\n",
      "tests/test_trust.py::test_no_shared_folder_carries_marks_from_one_notebook_to_the_next"),

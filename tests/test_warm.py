@@ -104,6 +104,31 @@ def probe():
 """
 
 
+ENVIRON = """
+import os
+def probe():
+    try:  # a warm child is not dumpable (it changed uid without an exec): the kernel may refuse
+        block = open('/proc/self/environ', 'rb').read().split(b'\\0')
+    except PermissionError:
+        block = None
+    mem = open('/proc/self/stat').read().rsplit(')', 1)[1].split()
+    return {'proc': None if block is None else sorted(e.decode() for e in block if e),
+            'os': sorted(f'{k}={v}' for k, v in os.environ.items()), 'env_size': int(mem[48]) - int(mem[47])}
+"""
+
+
+@needs_warm
+def test_a_warm_childs_proc_environ_is_its_own_as_in_a_cold_start(staged):
+    """Not the warm process's start-up environment: no host stage folder, nothing the notebook was not given."""
+    warm, _ = probe(staged, [ENVIRON])
+    cold, _ = probe(staged, [ENVIRON], warm=False)
+    # the block the kernel shows is the notebook's own, byte for byte, however /proc lets it be read
+    assert warm["env_size"] == sum(len(e) + 1 for e in warm["os"])
+    if warm["proc"] is not None:
+        assert not [e for e in warm["proc"] if sandbox.STAGE_PREFIX in e] and warm["proc"] == warm["os"]
+    assert cold["proc"] is None or not [e for e in cold["proc"] if sandbox.STAGE_PREFIX in e]
+
+
 @needs_warm
 def test_nothing_a_notebook_does_persists_into_the_next(staged):
     zygote = forkserver.server(LIMITS).proc.pid

@@ -240,12 +240,39 @@ def monitor(plan: dict, proto_in: int, proto_out: int, err: int, status: int) ->
         os._exit(0)
 
 
+PR_SET_MM, PR_SET_MM_MAP = 35, 14
+_ENVIRON_BLOCKS: list = []  # the notebook's environment block must outlive this function
+
+
+class _MemoryMap(ctypes.Structure):  # struct prctl_mm_map (linux/prctl.h)
+    _fields_ = [(name, ctypes.c_uint64) for name in (
+        "start_code", "end_code", "start_data", "end_data", "start_brk", "brk", "start_stack", "arg_start", "arg_end",
+        "env_start", "env_end")] + [("auxv", ctypes.c_void_p), ("auxv_size", ctypes.c_uint32), ("exe_fd", ctypes.c_uint32)]
+
+
+def replace_environ(env: dict) -> None:
+    """/proc/self/environ shows the notebook's own environment, not the warm process's start-up one (host
+    folders, the grader's paths): a new block in memory, named by PR_SET_MM_MAP (forks inherit it)."""
+    block = b"".join(f"{k}={v}".encode() + b"\0" for k, v in env.items()) or b"\0"
+    buffer = ctypes.create_string_buffer(block, len(block))
+    _ENVIRON_BLOCKS.append(buffer)
+    fields = open("/proc/self/stat").read().rsplit(")", 1)[1].split()
+    at = lambda number: int(fields[number - 3])  # noqa: E731 - proc(5)'s 1-based field numbers
+    _libc.sbrk.restype = ctypes.c_void_p
+    start = ctypes.addressof(buffer)
+    memory = _MemoryMap(at(26), at(27), at(45), at(46), at(47), _libc.sbrk(0), at(28), at(48), at(49),
+                        start, start + len(block), None, 0, 0xFFFFFFFF)  # exe_fd -1: the executable stays
+    check(_libc.prctl(PR_SET_MM, ctypes.c_ulong(PR_SET_MM_MAP), ctypes.byref(memory),
+                      ctypes.c_ulong(ctypes.sizeof(memory)), ctypes.c_ulong(0)), "replace the environment block")
+
+
 def init(plan: dict, proto_in: int, proto_out: int) -> None:
     """Pid 1 of the notebook's PID namespace: build the sandbox, drop privileges, start the worker, reap."""
     try:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         chdir = build_root(plan["bwrap"], plan["scratch_bytes"])
         apply_limits(plan["rlimits"])
+        replace_environ(plan["env"])
         drop_to(plan["uid"])
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # setuid cleared it
         worker = os.fork()
