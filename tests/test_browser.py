@@ -246,3 +246,23 @@ def test_overview_links_open_reports(driver, site):
     driver.find_element("link text", "alice").click()
     assert driver.current_url.endswith(links["alice"])
     assert "50 / 50" in driver.find_element("tag name", "body").text
+
+
+def test_a_report_leads_with_where_the_points_went(driver, site, tmp_path):
+    """The first screen (1200 x 900) holds the score and every lost check's reason: a student reads the fix
+    before any table; the checks that passed fold away."""
+    root, links, results = site
+    result = next(r for r in results if r.submission == "bob")  # partial.json: 5 checks lost in 5 functions
+    open_page(driver, root / links[result.submission])
+    driver.set_window_size(1200, 900)
+    rows = driver.execute_script(
+        "return [...document.querySelectorAll('ol.lost > li')].map(li => ({function: li.dataset.function,"
+        " bottom: li.getBoundingClientRect().bottom + window.scrollY, why: li.querySelector('.why').textContent}))")
+    lost = [t for t in result.tests if t.status != "passed" and t.max_score > t.score]
+    assert len(rows) == len(lost) >= 2 and len({r["function"] for r in rows}) >= 2
+    viewport = driver.execute_script("return window.innerHeight")
+    for row in rows[:2]:
+        assert row["bottom"] <= viewport and row["why"].strip() and row["why"].strip() != "no feedback", row
+    details = driver.find_element("css selector", "#tests details")
+    assert details.get_attribute("open") is None  # the table of every check is folded
+    screenshot(driver, tmp_path, "report-first-screen")

@@ -110,6 +110,14 @@ def _manual_context(result: Result, manual: Any, answers: Any) -> dict[str, Any]
     return {"manual_items": rows, "manual": manual, "answers": answers}
 
 
+def _reason(diagnosis_text: str | None, output: str) -> str:
+    """One line a student acts on: the named mistake's text (it says the fix), else the feedback's first line."""
+    if diagnosis_text:
+        return diagnosis_text
+    lines = [line.strip() for line in (output or "").splitlines() if line.strip()]
+    return lines[0][:300] if lines else "no feedback"
+
+
 def _report_context(result: Result, manual: Any = None, answers: Any = None) -> dict[str, Any]:
     """Everything report.html reads: the totals, the functions, the failures in detail, the manual part."""
     failures = []
@@ -129,8 +137,13 @@ def _report_context(result: Result, manual: Any = None, answers: Any = None) -> 
             "chart_max": fmt_number(details["max_abs_error"]) if "max_abs_error" in details else None,
         })
     pct = percent(result.score, result.max_score)
+    anchors = {f["anchor"] for f in failures}
+    lost = [{"test": t, "anchor": f"test-{k}" if f"test-{k}" in anchors else "",
+             "reason": _reason((t.details if isinstance(t.details, dict) else {}).get("diagnosis_text"), t.output)}
+            for k, t in enumerate(result.tests) if t.status != "passed" and t.max_score > t.score]
     return {
         "r": result,
+        "lost": lost,
         "pct": pct,
         "band": "good" if pct >= 80 else "fair" if pct >= 50 else "poor",
         "functions": function_summaries(result),
