@@ -1,8 +1,15 @@
 """The comparison series and the named diagnoses, on hand-made student/reference pairs."""
+import copy
+import tomllib
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
-from grader.checks.compare import Policy, compare
+from grader.checks import inputs as input_gen
+from grader.checks.compare import DEFAULT_ATOL, DEFAULT_DTYPE, DEFAULT_RTOL, Policy, compare
+from grader.checks.judging import judge
+from grader.checks.spec import list_assignments, load_spec
 from grader.checks.diagnose import diff_grid, equals_input
 from grader.run.wire import Opaque
 
@@ -210,3 +217,66 @@ def test_a_complex_reference_is_compared_as_complex():
 def test_an_unknown_dtype_policy_is_an_error_not_a_free_pass():
     with pytest.raises(ValueError, match="unknown dtype policy 'flaot'"):
         compare(np.zeros_like(REF), REF, Policy(dtype="flaot"))
+
+
+# ------------------------------------------------------------------ the default tolerance, pinned
+
+# The tolerances a check is graded with when its spec says nothing. Written here as numbers, not
+# imported: loosening grader.checks.compare.DEFAULT_RTOL / DEFAULT_ATOL must turn this test red.
+PINNED_RTOL = 1e-6
+PINNED_ATOL = 1e-8
+
+
+@dataclass(frozen=True)
+class Returned:
+    """What execute.CallOutcome carries for a call that returned (the part judging reads)."""
+
+    value: dict
+    status: str = "ok"
+    error: str = ""
+    traceback: str = ""
+    mutated: tuple = ()
+
+
+def default_tolerance_check(assignment: str):
+    """The first check of a bundled spec that leaves rtol and atol unsaid and returns a float64 array with values not
+    near 0, with its inputs and the reference's result, made as grading makes them."""
+    spec = load_spec(assignment)
+    raw = tomllib.loads((spec.folder / "spec.toml").read_text(encoding="utf-8"))["check"]
+    reference = spec.reference_module()
+    for table, check in zip(raw, spec.checks):
+        if ("rtol" in table or "atol" in table or check.class_name or check.reference or check.globals or check.ref_args is not None
+                or check.compare != ("return",) or check.dtype != "float" or check.call_seed is not None):
+            continue
+        env = input_gen.make_inputs(check.let, check.seed, reference)
+        args = [input_gen.resolve(a, env) for a in check.args]
+        kwargs = {k: input_gen.resolve(v, env) for k, v in check.kwargs.items()}
+        expected = getattr(reference, check.function)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        if isinstance(expected, np.ndarray) and expected.dtype == np.float64 and np.abs(expected).max() > 1e-2:
+            return spec, check, args, expected
+    raise AssertionError(f"{assignment}: no check with the default tolerance returns a float array: pick another one")
+
+
+@pytest.mark.parametrize("assignment", list_assignments())
+def test_the_default_tolerance_grading_uses_is_pinned(assignment):
+    """Through the real path: a bundled spec's check, the reference's own result, judging.judge, as grading does."""
+    spec, check, args, expected = default_tolerance_check(assignment)
+    labels = spec.function(check.function).returns
+
+    def verdict(student):
+        return judge(check, {"return": expected}, Returned({"return": student}), args, [], labels)
+
+    assert verdict(expected.copy()).passed
+    assert verdict(expected * (1 + PINNED_RTOL / 10)).passed, "a relative error 10x below the tolerance must pass"
+    failed = verdict(expected * (1 + PINNED_RTOL * 10))
+    assert not failed.passed, f"{check.name}: a relative error 10x above the default tolerance passes: was it loosened?"
+    # Where the reference is 0 the absolute tolerance alone decides, with the check's own atol.
+    zeros = np.zeros(4)
+    policy = Policy(check.rtol, check.atol, check.dtype)
+    assert compare(zeros + PINNED_ATOL / 10, zeros, policy).passed
+    assert not compare(zeros + PINNED_ATOL * 10, zeros, policy).passed, "an absolute error 10x above the default atol passes"
+
+
+def test_policy_and_spec_defaults_are_the_same_constants():
+    assert (Policy().rtol, Policy().atol, Policy().dtype) == (DEFAULT_RTOL, DEFAULT_ATOL, DEFAULT_DTYPE)
+    assert (DEFAULT_RTOL, DEFAULT_ATOL) == (PINNED_RTOL, PINNED_ATOL)

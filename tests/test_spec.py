@@ -1,13 +1,16 @@
 """Specs are validated by value when they load: a typo in any key is one clear line, never a free pass."""
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from grader.checks.spec import ASSIGNMENTS_DIR, SpecError, generator_keys, list_assignments, load_spec
+from grader.checks import speckeys
+from grader.checks.spec import ASSIGNMENTS_DIR, CHECK_KEYS, FUNCTION_DOCS, SpecError, generator_keys, list_assignments, load_spec
+from grader.checks.speckeys import CHECK_FIELDS, FLAG, FUNCTION_FIELDS, NO_DEFAULT, SPEC_KEYS, Check, Function
 
 SB, DL, FF, MLP = "shallow-backprop", "digits-logreg-mlp", "ffnn-pure-numpy", "mlp-scalar-to-tensor"
 
@@ -51,6 +54,7 @@ def test_an_unchanged_copy_loads_from_its_folder(tmp_path, assignment):
 CHECK_TYPOS = [
     (SB, 'dtype = "int"', 'dtype = "flaot"', "dtype", 'dtype "flaot" is not one of float, float32'),
     (SB, 'dtype = "int"', 'dtyp = "int"', "dtyp", "is not a check key"),
+    (SB, 'dtype = "int"', 'dtype = ["int"]', "dtype", '["int"] is not one of float, float32'),  # was a TypeError
     (FF, 'compare = ["globals"]', 'compare = ["retrun"]', "compare", '"retrun" is not one of return, globals, attrs'),
     (FF, 'read_globals = ["w1", "w2", "w3"]\ncompare', "compare", "compare", '"globals" needs read_globals'),
     (DL, 'read_attrs = ["W", "b"]\ncompare', "compare", "compare", '"attrs" needs read_attrs'),
@@ -137,3 +141,70 @@ def test_generator_arguments_are_read_from_the_generators_themselves():
     assert required == {"shape"} and {"scale", "loc", "dtype", "as_list", "as_tuple"} <= optional
     assert keys["copy"][0] == {"of"} and "index" in keys["copy"][1]  # `"index" in spec` guards it
     assert keys["ref"][0] == {"function"} and {"args", "seed"} <= keys["ref"][1]
+
+
+# ------------------------------------------------------------------ every key declared once (grader/checks/speckeys.py)
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_every_field_of_a_check_or_function_is_a_declared_key():
+    """A field added without key() would be read from no spec, checked by nothing and documented nowhere."""
+    for cls, keys, not_keys in ((Check, CHECK_FIELDS, set()), (Function, FUNCTION_FIELDS, {"name"})):
+        names = [f.name for f in dataclasses.fields(cls)]
+        assert [n for n in names if n not in not_keys] == list(keys), f"{cls.__name__}: a field that is not a key()"
+        for name, declared in keys.items():
+            assert declared.doc and declared.kind.name, f"{cls.__name__}.{name}: no doc or kind"
+    assert list(CHECK_KEYS) == list(CHECK_FIELDS) and list(FUNCTION_DOCS) == list(FUNCTION_FIELDS)
+
+
+def test_the_readme_tables_of_keys_are_the_declarations():
+    """The docs come from the declarations: regenerate with
+    python -c 'from grader.checks.speckeys import markdown; print(markdown())' and paste it into the README."""
+    assert speckeys.markdown() in README.read_text(encoding="utf-8"), "README's tables of spec keys differ from grader/checks/speckeys.py"
+
+
+def wrong_value(declared) -> object:
+    """A value of the wrong kind for a key: a bool, or a string where a bool is asked."""
+    return "yes" if declared.kind is FLAG else True
+
+
+def with_appended(tmp_path: Path, text: str) -> Path:
+    folder = copy_assignment(tmp_path, SB)
+    path = folder / "spec.toml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n" + text, encoding="utf-8")
+    return folder
+
+
+CHECKED_CHECK_KEYS = [name for name, declared in CHECK_FIELDS.items() if declared.kind.test]
+CHECKED_FUNCTION_KEYS = [name for name, declared in FUNCTION_FIELDS.items() if declared.kind.test]
+
+
+@pytest.mark.parametrize("key", CHECKED_CHECK_KEYS)
+def test_a_check_key_is_validated_by_its_declared_kind(tmp_path, key):
+    declared = CHECK_FIELDS[key]
+    table = {"name": '"extra"', "function": '"relu"', "points": "1", key: '"yes"' if declared.kind is FLAG else "true"}
+    folder = with_appended(tmp_path, "[[check]]\n" + "".join(f"{k} = {v}\n" for k, v in table.items()))
+    with pytest.raises(SpecError) as caught:
+        load_spec(folder)
+    assert str(caught.value).endswith(f": {key} {declared.kind.problem_with(wrong_value(declared))}"), str(caught.value)
+
+
+@pytest.mark.parametrize("key", CHECKED_FUNCTION_KEYS)
+def test_a_function_key_is_validated_by_its_declared_kind(tmp_path, key):
+    declared = FUNCTION_FIELDS[key]
+    value = '"yes"' if declared.kind is FLAG else "true"
+    folder = with_appended(tmp_path, f"[functions.extra]\n{key} = {value}\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(folder)
+    assert str(caught.value).endswith(f"[functions.extra]: {key} {declared.kind.problem_with(wrong_value(declared))}"), str(caught.value)
+
+
+def test_a_check_that_leaves_keys_out_gets_the_declared_defaults(tmp_path):
+    spec = load_spec(with_appended(tmp_path, '[[check]]\nname = "bare"\nfunction = "relu"\npoints = 1\n'))
+    bare = spec.checks[-1]
+    for name, declared in CHECK_FIELDS.items():
+        if declared.default is not NO_DEFAULT:
+            assert getattr(bare, name) == declared.default, name
+    assert bare.seed == len(spec.checks) - 1  # the check's position
+    assert (spec.version, spec.handout != "", spec.data_files) == ("1", True, SPEC_KEYS["data_files"].default)

@@ -40,11 +40,18 @@ DTYPE_POLICIES = {
 }
 
 
+# The default tolerances and dtype policy of a check: the one place they are written (the spec's
+# keys take their defaults from here; tests/test_compare.py pins what grading really applies).
+DEFAULT_RTOL = 1e-6
+DEFAULT_ATOL = 1e-8
+DEFAULT_DTYPE = "float"
+
+
 @dataclass(frozen=True)
 class Policy:
-    rtol: float = 1e-6
-    atol: float = 1e-8
-    dtype: str = "float"  # one of DTYPE_POLICIES
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+    dtype: str = DEFAULT_DTYPE  # one of DTYPE_POLICIES
     labels: tuple[str, ...] = ()  # names of the items of a returned tuple, e.g. ("W1", "b1", "W2", "b2")
 
 
@@ -238,6 +245,11 @@ def compare_arrays(student: Any, reference: Any, policy: Policy, path: str) -> V
         return Verdict(False, f"{where}{dtype_problem}", "wrong-dtype", details)
     if student.dtype.kind not in "biufc":
         return Verdict(False, f"{where}returned a {student.dtype} array; expected numbers", "wrong-dtype", details)
+    return compare_values(student, reference, policy, where, details)
+
+
+def compare_values(student: np.ndarray, reference: np.ndarray, policy: Policy, where: str, details: dict[str, Any]) -> Verdict:
+    """Two numeric arrays of the same shape, within the policy's tolerances (looser for float32 work)."""
     if reference.dtype.kind == "c":  # a complex reference: compare as complex, never through float64
         if np.allclose(student.astype(np.complex128), reference, rtol=policy.rtol, atol=policy.atol, equal_nan=True):
             return PASS
