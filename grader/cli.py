@@ -142,7 +142,8 @@ def cmd_grade(args) -> int:
         raise UsageError(f"{missing[0]}: no such file or folder")
     outdir = Path(args.outdir)
     options = options_from(args)
-    hidden = tuple(Path(p).resolve() for p in args.paths) + (outdir.resolve(),)
+    # the submissions, the outputs and the assignment's own folder (its reference, bank, solution) stay hidden
+    hidden = tuple(Path(p).resolve() for p in args.paths) + (outdir.resolve(), Path(spec.folder).resolve())
     options = replace(options, sandbox=replace(options.sandbox, hidden=hidden))
     if args.cluster:
         from grader.batch.cluster import parse_address
@@ -153,7 +154,7 @@ def cmd_grade(args) -> int:
         except ClusterError as exc:
             raise UsageError(str(exc)) from None
         except ImportError:
-            raise UsageError('--cluster needs Dask: pip install -e ".[cluster]"') from None
+            raise UsageError('--cluster needs Dask: pip install "nn-grader[cluster]"') from None
         # Notebooks run on the workers: each proves bubblewrap there before its first (cluster.py), and never falls back.
         options = replace(options, isolation="rlimits" if options.sandbox.mode == "none" else "bwrap")
     else:
@@ -208,9 +209,10 @@ def cmd_export(args) -> int:
     outdir = Path(args.outdir)
     if not (outdir / "gradebook.sqlite").exists():
         raise UsageError(f"{outdir}: no gradebook.sqlite here (run `grader grade ... -o {outdir}` first)")
+    given = load_spec_or_usage(args.assignment) if args.assignment else None  # a course's folder, named by -a
     with Gradebook(outdir / "gradebook.sqlite") as book:
         for assignment in book.assignments():
-            spec = load_spec_or_usage(assignment)
+            spec = given if given is not None and given.id == assignment else load_spec_or_usage(assignment)
             results = book.current_results(assignment)
             manual = grades_from_book(book, spec.id, spec.manual_items, [r.submission for r in results])
             if args.format in ("all", "gradescope"):
@@ -293,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed its one-line usage error
         return 2 if exc.code else 0
+    if getattr(args, "assignments", None):  # before the course's own folders are searched by id, everywhere
+        os.environ["GRADER_ASSIGNMENTS"] = os.pathsep.join(
+            [str(Path(p).resolve()) for p in args.assignments] + [p for p in os.environ.get("GRADER_ASSIGNMENTS", "").split(os.pathsep) if p])
     if not args.command:
         parser.print_help()
         return 2

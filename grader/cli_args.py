@@ -40,13 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help_text, description=help_text, epilog="example:\n  " + EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter)
+        made = sub.add_parser(name, help=help_text, description=help_text, epilog="example:\n  " + EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter)
+        made.add_argument("--assignments", action="append", metavar="DIR",
+                          help="a folder of a course's own assignments, found by id (repeatable; env GRADER_ASSIGNMENTS=DIR1:DIR2)")
+        return made
 
     command("list", "List the assignments with their graded functions and points.")
 
     check = command("check", "Grade one notebook and print what works, what does not, and why.")
     check.add_argument("notebook", help=".ipynb file, or a .py export")
-    check.add_argument("-a", "--assignment", help="assignment id (read from the notebook when left out)")
+    check.add_argument("-a", "--assignment", help="assignment id or folder (read from the notebook when left out)")
     check.add_argument("--json", metavar="PATH", help="write the result JSON here")
     check.add_argument("--html", metavar="PATH", help="write the HTML report here")
     check.add_argument("--student", action="store_true", help="print what a student may see: visible checks only, no integrity or similarity flags")
@@ -54,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     grade = command("grade", "Grade notebooks or folders of them; write reports, gradebook and exports.")
     grade.add_argument("paths", nargs="+", metavar="PATH", help="notebooks, or folders of them (a folder per student, or flat)")
-    grade.add_argument("-a", "--assignment", required=True, help="assignment id")
+    grade.add_argument("-a", "--assignment", required=True, help="assignment id, or a course's own assignment folder")
     grade.add_argument("-o", "--outdir", default="reports", help="output folder (default reports/)")
     grade.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1, help="notebooks graded at once (default: the number of cores)")
     grade.add_argument("--cluster", metavar="ADDRESS", help="grade on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for N local worker processes (pip install -e \".[cluster]\")")
@@ -63,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(grade)
 
     selftest = command("selftest", "Prove the reference solutions earn full marks and every banked mistake is caught and named.")
-    selftest.add_argument("-a", "--assignment", help="one assignment (default: all)")
+    selftest.add_argument("-a", "--assignment", help="one assignment, by id or folder (default: all); a folder still being written gets a checklist of what is left")
     selftest.add_argument("--quick", action="store_true", help="solutions only, no mistake bank")
     selftest.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1, help="notebooks graded at once (default: the number of cores)")
     selftest.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto", help="OS isolation (default auto: bubblewrap once it has been seen to start Python)")
@@ -71,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = command("export", "Rewrite grades.csv, canvas.csv, Gradescope results and index.html from the gradebook.")
     export.add_argument("-o", "--outdir", default="reports", help="the folder holding gradebook.sqlite (default reports/)")
     export.add_argument("--format", choices=("all", "csv", "canvas", "gradescope"), default="all")
+    export.add_argument("-a", "--assignment", help="a course's own assignment folder (the gradebook names it by id)")
 
     gradescope = command("gradescope-result", "Gradescope's results.json from one `grader check --json` result (inside Gradescope's container).")
     gradescope.add_argument("result", metavar="RESULT.json", help="written by grader check --json")
@@ -79,13 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     review = command("review", "Grade the written answers, plots and discussions by hand, on a local web page over a graded class.")
     review.add_argument("-o", "--outdir", default="reports", help="the folder holding gradebook.sqlite (default reports/)")
-    review.add_argument("-a", "--assignment", help="assignment id (needed when the gradebook holds several)")
+    review.add_argument("-a", "--assignment", help="assignment id or folder (needed when the gradebook holds several)")
     review.add_argument("--who", help="the name recorded with each grade (default: your user name)")
     review.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     review.add_argument("--no-browser", action="store_true", help="print the URL only; do not open a browser")
 
     release = command("release", "Write the student kit: the notebook (solutions removed), the check pack of the public checks and the nncheck checker.")
-    release.add_argument("-a", "--assignment", required=True)
+    release.add_argument("-a", "--assignment", required=True, help="assignment id or folder")
     release.add_argument("-o", "--outdir", default=".", help="where to write it (default: here)")
 
     new = command("new", "Start a course's own assignment folder from a solution notebook (its ### BEGIN SOLUTION regions).")

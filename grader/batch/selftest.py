@@ -27,6 +27,7 @@ from grader.checks import bank
 from grader.pipeline.grade import Grader, Options
 from grader.kit.release import student_notebook
 from grader.result import Result
+from grader.author.checklist import checklist
 from grader.checks.spec import Spec, load_spec
 
 
@@ -64,12 +65,13 @@ def make_cases(spec: Spec, folder: Path, quick: bool) -> list[Case]:
     solution = nbformat.read(solution_path, as_version=4)
     released = folder / f"{spec.id}-released.ipynb"
     nbformat.write(student_notebook(solution, spec.id), released)
-    cases = [Case(spec.id, "solution", "solution", "", str(solution_path)), Case(spec.id, "released", "released", "", str(released))]
+    where = str(spec.folder)  # every process loads this very folder, never another assignment of the same id
+    cases = [Case(where, "solution", "solution", "", str(solution_path)), Case(where, "released", "released", "", str(released))]
     if quick:
         return cases
     for variant in bank.variants(spec.bank_module()):
         path = write_variant_notebook(solution, variant, folder)
-        cases.append(Case(spec.id, variant.id, variant.kind, variant.function, str(path), variant.named_by))
+        cases.append(Case(where, variant.id, variant.kind, variant.function, str(path), variant.named_by))
     return cases
 
 
@@ -113,8 +115,16 @@ def run_selftest(assignments: list[str], quick: bool = False, workers: int = 1, 
     all_ok = True
     with tempfile.TemporaryDirectory(prefix="grader-selftest-") as tmp:
         for assignment in assignments:
+            todo = checklist(assignment)
+            if todo:
+                all_ok = False
+                print(f"\n== {assignment}: still to do", file=out)
+                for item in todo:
+                    print(f"  [ ] {item}", file=out)
+                if any(item.startswith(("spec.toml does not load", "the reference")) for item in todo):
+                    continue  # nothing can be graded with it yet
             spec = load_spec(assignment)
-            folder = Path(tmp) / assignment
+            folder = Path(tmp) / spec.id
             folder.mkdir()
             cases = make_cases(spec, folder, quick)
             started = time.perf_counter()

@@ -12,15 +12,13 @@ validation is grader/checks/validate.py; this module finds, reads and loads spec
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.machinery
-import importlib.util
 import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from grader.checks import modules
 from grader.checks.rubric import ManualItem, RubricError, parse_manual_review
 # Re-exported: the names callers have always imported from grader.checks.spec.
 from grader.checks.speckeys import (CHECK_FIELDS, CHECK_KEYS, COMPARE_PARTS, FUNCTION_DOCS, FUNCTION_FIELDS,  # noqa: F401
@@ -77,31 +75,18 @@ class Spec:
         return (self.folder / self.handout).read_text(encoding="utf-8") if self.handout else ""
 
     def reference_module(self):
-        return importlib.import_module(self.reference)
+        """The reference: `reference.py` (or a package) beside spec.toml, else an importable module of that name."""
+        return modules.load_reference(self.folder, self.reference)
 
     def bank_module(self):
         """The assignment's bank.py (mistakes and accepted variants), or None."""
-        return _load_bank(self.folder, self.id)
+        return _load_bank(self.folder)
 
 
-def _load_bank(folder: Path, assignment_id: str):
-    """An assignment's bank.py as a module (cached by assignment id), or None when there is none."""
+def _load_bank(folder: Path):
+    """An assignment's bank.py as a module (cached by its path and content, never by id), or None."""
     path = folder / "bank.py"
-    if not path.exists():
-        return None
-    name = f"_grader_bank_{assignment_id.replace('-', '_')}"
-    if name in sys.modules:
-        return sys.modules[name]
-    loader = importlib.machinery.SourceFileLoader(name, str(path))
-    module_spec = importlib.util.spec_from_loader(name, loader)
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module
-    try:
-        loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]  # a half-run bank must not be served from the cache later
-        raise
-    return module
+    return modules.load_file(path, "bank") if path.exists() else None
 
 
 def _importable(load: Callable[[], Any]) -> Any:
@@ -147,27 +132,44 @@ def _read_toml(path: Path) -> tuple[bytes, dict]:
 
 
 def _digest(folder: Path, raw_bytes: bytes, raw: dict) -> str:
-    """The spec's version and a hash of spec.toml, bank.py and the handout."""
+    """The spec's version and a hash of spec.toml, bank.py, the handout and a reference kept beside them."""
     digest = hashlib.sha256(raw_bytes)
     if (folder / "bank.py").exists():
         digest.update((folder / "bank.py").read_bytes())
     if isinstance(raw.get("handout"), str):
         digest.update((folder / raw["handout"]).read_bytes())
+    beside = modules.module_file(folder, str(raw.get("reference", "")))
+    if beside is not None:
+        digest.update(modules.source_digest(beside).encode())
     return f"{raw.get('version', '1')}-{digest.hexdigest()[:12]}"
+
+
+def search_path(root: Path | None = None) -> list[Path]:
+    """Where assignments are found by id: GRADER_ASSIGNMENTS (DIR1:DIR2, set by --assignments too), then the bundled ones."""
+    if root is not None:
+        return [root]
+    extra = [Path(p).expanduser() for p in os.environ.get("GRADER_ASSIGNMENTS", "").split(os.pathsep) if p]
+    return [*extra, ASSIGNMENTS_DIR]
+
+
+def is_folder_name(name: str) -> bool:
+    """`-a mycourse/hw1`, `-a ./hw1`, `-a /abs/hw1`: a folder, not an id."""
+    return os.sep in name or name.startswith(".") or (Path(name) / "spec.toml").is_file()
 
 
 def _spec_folder(assignment_id: str | os.PathLike[str], root: Path | None) -> tuple[Path, str]:
     """The assignment's folder and the name it goes by; SpecError when it has no spec.toml."""
-    if isinstance(assignment_id, os.PathLike):
-        folder = Path(assignment_id)
+    if isinstance(assignment_id, os.PathLike) or (root is None and is_folder_name(str(assignment_id))):
+        folder = Path(assignment_id).resolve()
         if not (folder / "spec.toml").exists():
-            raise SpecError(f"{folder}: no spec.toml in this folder")
+            raise SpecError(f"{assignment_id}: no spec.toml in this folder")
         return folder, folder.name
-    folder = (root or ASSIGNMENTS_DIR) / assignment_id
-    if not (folder / "spec.toml").exists():
-        known = ", ".join(list_assignments(root)) or "none"
-        raise SpecError(f"unknown assignment {assignment_id!r} (known: {known})")
-    return folder, assignment_id
+    for where in search_path(root):
+        folder = where / assignment_id
+        if (folder / "spec.toml").exists():
+            return folder, assignment_id
+    known = ", ".join(list_assignments(root)) or "none"
+    raise SpecError(f"unknown assignment {assignment_id!r} (known: {known})")
 
 
 def load_spec(assignment_id: str | os.PathLike[str], root: Path | None = None) -> Spec:
@@ -175,8 +177,8 @@ def load_spec(assignment_id: str | os.PathLike[str], root: Path | None = None) -
     folder, assignment_id = _spec_folder(assignment_id, root)
     path = folder / "spec.toml"
     raw_bytes, raw = _read_toml(path)
-    reference = _importable(lambda: importlib.import_module(str(raw.get("reference"))))
-    bank = _importable(lambda: _load_bank(folder, str(raw.get("id", assignment_id))))
+    reference = _importable(lambda: modules.load_reference(folder, str(raw.get("reference"))))
+    bank = _importable(lambda: _load_bank(folder))
     Checker(path, raw, reference, bank).spec()  # every key, by value: one line per problem
     top = _top(raw, assignment_id)
     functions = tuple(_parse_function(name, body) for name, body in top["functions"].items())
@@ -197,8 +199,9 @@ def load_spec(assignment_id: str | os.PathLike[str], root: Path | None = None) -
 
 
 def list_assignments(root: Path | None = None) -> list[str]:
-    folder = root or ASSIGNMENTS_DIR
-    return sorted(p.name for p in folder.iterdir() if (p / "spec.toml").exists()) if folder.exists() else []
+    """Every assignment id on the search path (an id found twice is the first folder's)."""
+    found = {p.name for where in search_path(root) if where.is_dir() for p in where.iterdir() if (p / "spec.toml").exists()}
+    return sorted(found)
 
 
 def guess_assignment(defined_names: set[str], hint: str | None, root: Path | None = None) -> str | None:

@@ -78,11 +78,12 @@ def student_notebook(solution: nbformat.NotebookNode, assignment: str) -> nbform
 
 
 def release(assignment: str, dest: str | Path, assignments_dir: Path | None = None) -> list[Path]:
-    """Write the student kit into dest; returns the paths written."""
+    """Write the student kit of an assignment (an id, or a course's folder) into dest; returns the paths written."""
     from grader.kit import vendor as kit, pack
-    from grader.checks.spec import ASSIGNMENTS_DIR, load_spec
+    from grader.checks.spec import load_spec
 
-    folder = (assignments_dir or ASSIGNMENTS_DIR) / assignment
+    spec = load_spec(assignment, assignments_dir)
+    folder, assignment = spec.folder, spec.id
     solution_path = folder / "solution.ipynb"
     if not solution_path.exists():
         raise ReleaseError(f"{assignment}: no solution.ipynb in {folder}")
@@ -97,7 +98,7 @@ def release(assignment: str, dest: str | Path, assignments_dir: Path | None = No
     for extra in sorted(folder.glob("handout_files/*")):
         shutil.copyfile(extra, dest / extra.name)
         written.append(dest / extra.name)
-    written += pack.write_pack(load_spec(assignment, assignments_dir), dest)
+    written += pack.write_pack(spec, dest)
     written += kit.write_engine(dest)
     (dest / "README.txt").write_text(kit.readme(assignment, out.name), encoding="utf-8")
     written.append(dest / "README.txt")

@@ -309,9 +309,15 @@ def url_of(server: ThreadingHTTPServer, app: ReviewApp) -> str:
 
 def open_app(outdir: str | Path, assignment: str | None = None, who: str | None = None) -> ReviewApp:
     """The review app over OUTDIR/gradebook.sqlite; ReviewError when there is nothing to review."""
-    from grader.checks.spec import SpecError, load_spec
+    from grader.checks.spec import SpecError, is_folder_name, load_spec
 
     outdir = Path(outdir)
+    folder = assignment if assignment is not None and is_folder_name(assignment) else None
+    if folder is not None:  # a course's own folder: the gradebook knows it by its id
+        try:
+            assignment = load_spec(folder).id
+        except SpecError as exc:
+            raise ReviewError(str(exc)) from None
     if not (outdir / "gradebook.sqlite").exists():
         raise ReviewError(f"{outdir}: no gradebook.sqlite here (run `grader grade ... -o {outdir}` first)")
     with Gradebook(outdir / "gradebook.sqlite") as book:
@@ -323,7 +329,7 @@ def open_app(outdir: str | Path, assignment: str | None = None, who: str | None 
     elif assignment not in graded:
         raise ReviewError(f"{outdir}: no graded submission of {assignment!r} here")
     try:
-        spec = load_spec(assignment)
+        spec = load_spec(folder or assignment)
     except SpecError as exc:
         raise ReviewError(str(exc)) from None
     if not spec.manual_items:
