@@ -152,3 +152,15 @@ def test_the_tutorial_end_to_end(tmp_path):
                              timeout=600, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     text = checked.stdout + checked.stderr
     assert "conv1d" in text and "flipped" in text, text
+
+    # found by id from GRADER_ASSIGNMENTS, or --assignments: the same grade
+    env = os.environ | {"GRADER_ASSIGNMENTS": str(work / "mycourse")}
+    listed = grader("list", cwd=work, env=env)
+    assert listed.returncode == 0 and "conv1d" in listed.stdout and "shallow-backprop" in listed.stdout
+    out = work / "bob-by-id.json"
+    by_id = grader("check", students / "bob.ipynb", "-a", "conv1d", "--json", out, cwd=work, env=env)
+    assert by_id.returncode == 0, by_id.stderr
+    assert json.loads(out.read_text())["score"] == by_name["bob"]
+    flag = grader("check", students / "bob.ipynb", "-a", "conv1d", "--assignments", work / "mycourse", "--json", out, cwd=tmp_path)
+    assert flag.returncode == 0, flag.stderr
+    assert json.loads(out.read_text())["score"] == by_name["bob"]
