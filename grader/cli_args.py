@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("all", "csv", "canvas", "gradescope"), default="all")
     export.add_argument("-a", "--assignment", help="a course's own assignment folder (the gradebook names it by id)")
 
+    _add_after_grading(command)
+    return parser
+
+
+def _add_after_grading(command) -> None:
+    """The commands around a graded class: Gradescope, manual review, the student kit, a new assignment."""
     gradescope = command("gradescope-result", "Gradescope's results.json from one `grader check --json` result (inside Gradescope's container).")
     gradescope.add_argument("result", metavar="RESULT.json", help="written by grader check --json")
     gradescope.add_argument("target", metavar="RESULTS.json", help="where Gradescope reads the score (/autograder/results/results.json)")
@@ -96,4 +102,3 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("id", help="the new assignment's id: lower-case letters, digits and dashes")
     new.add_argument("--from", dest="solution", required=True, metavar="SOLUTION.ipynb", help="the solution notebook")
     new.add_argument("-o", "--outdir", default=None, help="the folder to write (default: ./ID)")
-    return parser

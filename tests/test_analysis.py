@@ -402,3 +402,18 @@ def test_defs_only_keeps_a_function_attached_to_a_class():
     kept = defs_only(source)
     assert "NeuralNet.grad_loss = _v" in kept
     assert "np.allclose" not in kept and "compute()" not in kept
+
+
+def test_copy_flags_skip_what_the_handout_forces_and_keep_what_a_student_writes():
+    """A correct minibatch loop (the handout leaves one line to write) is nobody's copy; a whole update_shallow
+    that is the solution's, up to names, is flagged (scripts/measure_copy_flags.py measures the rule on the corpora)."""
+    from grader.checks.spec import load_spec
+    from grader.notebook.definitions import defined_functions
+    from grader.notebook.load import load_notebook
+    from grader.pipeline.grade import Grader, Options
+
+    grader = Grader(load_spec("shallow-backprop"), Options())
+    defined = defined_functions(load_notebook(grader.spec.folder / "solution.ipynb"))
+    flagged = {flag.detail.split(": ")[1].split(" ")[0] for flag in grader.copy_flags(defined)}
+    assert "update_shallow" in flagged
+    assert "backprop_minibatch_shallow" not in flagged and "backprop_shallow" not in flagged

@@ -14,6 +14,7 @@ run. Definitions are compared by fingerprint (comments, docstrings and local nam
 from __future__ import annotations
 
 import ast
+import difflib
 import functools
 import textwrap
 
@@ -57,6 +58,20 @@ class Handout:
             if not stub and (fingerprint == _fingerprint(source) or similarity(source, _source_of(fingerprint)) >= threshold):
                 return True
         return False
+
+    def own_code_length(self, source: str) -> int:
+        """Characters of `source`'s fingerprint that the closest handout definition (of any name) does not have:
+        what the student wrote. A function the handout nearly gives (one line to fill in) has little of its own."""
+        mine = _fingerprint(source)
+        own = len(mine)
+        for found in self.definitions.values():
+            for fingerprint, _ in found:
+                matcher = difflib.SequenceMatcher(None, fingerprint, mine, autojunk=False)
+                if matcher.real_quick_ratio() < 0.3:
+                    continue
+                added = sum(j2 - j1 for tag, _, _, j1, j2 in matcher.get_opcodes() if tag in ("insert", "replace"))
+                own = min(own, added)
+        return own
 
     def student_definition(self, name: str, definitions: list) -> tuple[object | None, str]:
         """(definition to grade, its kind): the student's last own one, else the last one."""

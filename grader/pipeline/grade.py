@@ -7,39 +7,33 @@ Only this module knows the order; each step lives in its own module.
 """
 from __future__ import annotations
 
-import contextlib
-import copy
 import functools
 import hashlib
-import inspect
 import re
 import datetime as _dt
-import io
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from grader.checks import bank, judging, inputs as input_gen
+from grader.checks import judging
 from grader.notebook import lean
 from grader.notebook.cells import python2_reason, transform_cell, unparsable_cells
 from grader.notebook.definitions import close_names, defined_functions
 from grader.notebook.defsonly import defs_only
-from grader.notebook.fingerprint import function_fingerprint, similarity
-from grader.notebook.integrity import loaded_files, scan_integrity
-from grader.checks.compare import Policy, Verdict
-from grader.run.execute import CallOutcome, Session, resolve_isolation
+from grader.notebook.integrity import scan_integrity
+from grader.run.execute import Session, resolve_isolation
 from grader.notebook.load import Notebook, load_notebook
-from grader.result import Attention, CellOutcome, Execution, IntegrityFlag, Result, TestResult
+from grader.result import CellOutcome, Execution, IntegrityFlag, Result, TestResult
 from grader.scoring.passes import Scoring
+from grader.pipeline.attention import ForAPerson
+from grader.pipeline.probes import (  # noqa: F401 - part of this module's interface (the kit's pack uses them)
+    Probe, build_probe, candidates, describe_call, judge, partial_credit, reference_observation)
 from grader.notebook.template import Handout
 from grader.run.sandbox import Limits, SandboxConfig, stage
-from grader.checks.spec import Check, Spec
+from grader.checks.spec import Spec
 
 
-MIN_FINGERPRINT = 240  # characters of normalised code below which similarity proves nothing
 
 
 @dataclass(frozen=True)
@@ -49,17 +43,6 @@ class Options:
     defs_only: bool = False
     lean: bool = False  # leave out top-level statements no check can observe (grader/lean.py)
     isolation: str | None = None  # resolved once by the caller ("bwrap" | "rlimits"); None: resolve here
-
-
-@dataclass
-class Probe:
-    """One check's inputs, and the reference's observation for them."""
-
-    check: Check
-    env: dict[str, Any]
-    call: dict[str, Any]  # what the worker needs: names, seeds, what to read back
-    payload: dict[str, Any]  # the inputs sent over
-    expected: dict[str, Any]  # reference observation: {"return": ..., "attrs": ..., "globals": ...}
 
 
 @functools.lru_cache(maxsize=1)
@@ -108,122 +91,7 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-# ------------------------------------------------------------------ probes
-
-
-def build_probe(spec: Spec, check: Check) -> Probe:
-    reference = spec.reference_module()
-    env = input_gen.make_inputs(check.let, check.seed, reference)
-    args = [input_gen.resolve(a, env) for a in check.args]
-    kwargs = {k: input_gen.resolve(v, env) for k, v in check.kwargs.items()}
-    payload: dict[str, Any] = {"args": args, "kwargs": kwargs}
-    call: dict[str, Any] = {"seed": check.call_seed, "repeat": check.repeat}
-    if check.timeout:
-        call["timeout"] = check.timeout
-    if check.class_name:
-        call.update({"class": check.class_name, "method": check.method})
-        payload["init"] = [input_gen.resolve(a, env) for a in check.init]
-        payload["attrs"] = {k: input_gen.resolve(v, env) for k, v in check.attrs.items()}
-    else:
-        call["function"] = check.function
-    if check.globals:
-        payload["globals"] = {k: input_gen.resolve(v, env) for k, v in check.globals.items()}
-    if check.read_globals:
-        call["read_globals"] = list(check.read_globals)
-    if check.read_attrs:
-        call["read_attrs"] = list(check.read_attrs)
-    expected = reference_observation(spec, check, env, payload)
-    return Probe(check, env, call, payload, expected)
-
-
-def reference_observation(spec: Spec, check: Check, env: dict, payload: dict, impl=None) -> dict[str, Any]:
-    """What the reference (or a bank variant, `impl`) observes for the same inputs, in this process."""
-    reference = spec.reference_module()
-    payload = copy.deepcopy(payload)
-    args = payload["args"] if check.ref_args is None else [input_gen.resolve(a, env) for a in check.ref_args]
-    kwargs = payload["kwargs"]
-    observed: dict[str, Any] = {}
-    with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
-        if check.call_seed is not None:
-            np.random.seed(check.call_seed)
-        if check.class_name and check.reference is None:
-            obj = getattr(reference, check.class_name)(*payload["init"])
-            for attr, value in payload["attrs"].items():
-                setattr(obj, attr, value)
-            if check.call_seed is not None:
-                np.random.seed(check.call_seed)
-            method = impl.__get__(obj) if impl else getattr(obj, check.method)
-            for _ in range(check.repeat):
-                observed["return"] = method(*args, **kwargs)
-            observed["attrs"] = {a: getattr(obj, a) for a in check.read_attrs}
-        else:
-            name = check.reference or check.function
-            fn = impl or getattr(reference, name, None) or getattr(spec.bank_module(), name)
-            if check.globals:
-                kwargs = dict(kwargs, **payload.get("globals", {}))
-            for _ in range(check.repeat):
-                value = fn(*args, **kwargs)
-            if check.reference and isinstance(value, dict) and "return" in value:
-                observed = value  # an adapter returns the whole observation
-            else:
-                observed["return"] = value
-    return {k: v for k, v in observed.items() if k in check.compare}
-
-
-# ------------------------------------------------------------------ judging one call
-
-
-def judge(spec: Spec, probe: Probe, outcome: CallOutcome) -> Verdict:
-    """Compare the student's observation with the reference's, then look for a named cause (grader.judging)."""
-    check = probe.check
-    return judging.judge(check, probe.expected, outcome, probe.payload["args"], candidates(spec, probe), spec.function(check.function).returns)
-
-
-def candidates(spec: Spec, probe: Probe) -> list[judging.Candidate]:
-    """The check's accepted variants, then the function's banked mistakes, each observed lazily on the check's inputs."""
-    module = spec.bank_module()
-    check = probe.check
-    found = [v for v in bank.for_function(module, check.function) if v.kind == "accepted" and v.id in check.accept]
-    found += bank.for_function(module, check.function, "mistake")
-
-    def observer(variant):
-        return lambda: reference_observation(spec, check, probe.env, probe.payload, impl=variant.impl)
-
-    return [judging.Candidate(v.id, v.kind, v.text, observer(v)) for v in found]
-
-
-def match_variant(spec: Spec, probe: Probe, student: dict, policy: Policy):
-    """The first banked variant whose output on these inputs equals the student's."""
-    match = judging.first_match(student, candidates(spec, probe), policy)
-    return None if match is None else next(v for v in bank.variants(spec.bank_module()) if v.id == match.id and v.function == probe.check.function)
-
-
-def partial_credit(spec: Spec, probe: Probe, outcome: CallOutcome) -> tuple[float, str] | None:
-    """Behavioural partial credit from the bank (e.g. a training loss that falls like the reference's)."""
-    module = spec.bank_module()
-    name = probe.check.partial.get("function")
-    if not name or module is None or outcome.status != "ok":
-        return None
-    fn = getattr(module, name)
-    with contextlib.redirect_stdout(io.StringIO()):
-        fraction, message = fn(probe.env, outcome.value, probe.expected)
-    return max(0.0, min(1.0, fraction)) * float(probe.check.partial.get("points", 0.0)), message
-
-
-# ------------------------------------------------------------------ the whole submission
-
-
-def describe_call(check: Check, payload: dict) -> str:
-    args = ", ".join(input_gen.describe(a) for a in payload["args"])
-    kwargs = ", ".join(f"{k}={input_gen.describe(v)}" for k, v in payload["kwargs"].items())
-    inner = ", ".join(p for p in (args, kwargs) if p)
-    if check.class_name:
-        init = ", ".join(input_gen.describe(a) for a in payload.get("init", []))
-        return f"{check.class_name}({init}).{check.method}({inner})"
-    return f"{check.function}({inner})"
-
-
-class Grader:
+class Grader(ForAPerson):
     """Grades notebooks for one spec; holds what is per-spec, nothing per-student."""
 
     def __init__(self, spec: Spec, options: Options | None = None) -> None:
@@ -283,16 +151,7 @@ class Grader:
             return self.invalid(path, py2, nb.content_hash, submission)
         defined = defined_functions(nb)
         self._notebook = nb
-        cells = [(c.index, c.source) for c in nb.code_cells()]
-        skipped: tuple[str, ...] = ()
-        if self.options.defs_only:
-            cells = [(i, defs_only(transform_cell(src))) for i, src in cells]
-        elif self.options.lean:
-            try:
-                lean_plan = lean.plan(cells, keep={fn.name.split(".")[0] for fn in self.spec.functions})
-                cells, skipped = lean_plan.cells, tuple(map(str, lean_plan.skipped))
-            except (RecursionError, MemoryError, ValueError):  # code too deep to analyse: run every cell
-                pass
+        cells, skipped = self.cells_to_run(nb)
         isolation = self.options.isolation or resolve_isolation(self.options.sandbox.mode, self.options.limits)[0]
         if self._staged is None:
             self._staged = stage(self.options.sandbox)
@@ -338,71 +197,18 @@ class Grader:
             attention=attention,
         )
 
-    def attention(self, nb: Notebook, defined: dict, scored: list, machine: list) -> tuple[Attention, ...]:
-        """Why a person should read this submission (issue 11 item 4)."""
-        found: list[Attention] = []
-        wanted = [fn.name for fn in self.spec.functions if not fn.given]
-        by_own_name = [n for n in wanted if n in defined]
-        discovered = sorted({a.found_as for _, a, _ in scored if a.found_as})
-        if wanted and len(by_own_name) < len(wanted) / 2:
-            what = "no graded function is" if not by_own_name else f"only {len(by_own_name)} of {len(wanted)} graded functions are"
-            more = f"; found under other names: {', '.join(discovered)}" if discovered else ", and none was found under another name"
-            found.append(Attention("off-template", f"{what} defined under the handout's names{more}: it was written outside the released notebook, a person should grade it"))
-        for cell, reason in machine:
-            found.append(Attention("defs-only-fallback", f"cell {cell.index} failed for a reason of the grading machine, not of the graded functions ({reason}): the definitions after it were graded anyway (a definitions-only pass)"))
-            break
-        renamed = sorted({f"{p.check.function} as `{a.found_as}`" for p, a, _ in scored if a.found_as and a.verdict and a.verdict.passed})
-        renamed += sorted({f"{p.check.function} as {a.variant}" for p, a, _ in scored if a.variant})
-        if renamed:
-            found.append(Attention("renamed", "accepted under another name: " + "; ".join(renamed)))
-        reshaped = sorted({p.check.function for p, a, _ in scored if a.verdict and a.verdict.diagnosis == "open-return"})
-        reordered = sorted({p.check.function for p, a, _ in scored if a.notes and not a.bound})
-        bound = sorted({f"{p.check.function} as {a.bound}" for p, a, _ in scored if a.bound and a.verdict and a.verdict.passed})
-        if reshaped or reordered or bound:
-            parts = ([f"return form accepted for {', '.join(reshaped)}"] if reshaped else []) + ([f"arguments matched by name for {', '.join(reordered)}"] if reordered else [])
-            parts += [f"its own parameters bound by meaning (check how): {'; '.join(bound)}"] if bound else []
-            found.append(Attention("reshaped", "; ".join(parts)))
-        for cell, path, names in loaded_files(nb):
-            what = f" (defines {', '.join(names)})" if names else ""
-            found.append(Attention("solution-loaded", f"cell {cell}: %load {path} ran its code{what}; a person decides what is the student's"))
-        return tuple(found)
-
-    def copy_flags(self, defined: dict) -> tuple[IntegrityFlag, ...]:
-        """Graded functions whose code is the reference's or the solution's, up to names and formatting."""
-        flags = []
-        for fn in self.spec.functions:
-            if fn.given or fn.name not in defined:
-                continue
-            mine = defined[fn.name][-1]
-            if len(function_fingerprint(mine.source)) < MIN_FINGERPRINT:
-                continue  # too short to tell copying from writing the obvious
-            if self.handout.is_handout_code(fn.name, mine.source):
-                continue  # the handout's own code (or what it dictates line by line) is nobody's copy
-            for label, source in self.official_sources(fn.name):
-                score = similarity(mine.source, source, at_least=0.99)
-                if score >= 0.99:
-                    flags.append(IntegrityFlag(f"matches-{label}", f"cell {mine.cell}: {fn.name} is the {label} solution's code up to names and formatting (similarity {score:.2f})"))
-                    break
-        return tuple(flags)
-
-    def official_sources(self, name: str) -> list[tuple[str, str]]:
-        if self._official is None:
-            self._official = {}
-            for fn in self.spec.functions:
-                found = []
-                ref = getattr(self.reference, fn.name, None)
-                if callable(ref):
-                    try:
-                        found.append(("reference", inspect.getsource(ref)))
-                    except (OSError, TypeError):
-                        pass
-                self._official[fn.name] = found
-            solution = self.spec.folder / "solution.ipynb"
-            if solution.exists():
-                for fname, definitions in defined_functions(load_notebook(solution)).items():
-                    if fname in self._official:
-                        self._official[fname].append(("handout", definitions[-1].source))
-        return self._official.get(name, [])
+    def cells_to_run(self, nb: Notebook) -> tuple[list[tuple[int, str]], tuple[str, ...]]:
+        """The code cells as this run executes them (all, definitions only, or lean) and what lean left out."""
+        cells = [(c.index, c.source) for c in nb.code_cells()]
+        if self.options.defs_only:
+            return [(i, defs_only(transform_cell(src))) for i, src in cells], ()
+        if self.options.lean:
+            try:
+                lean_plan = lean.plan(cells, keep={fn.name.split(".")[0] for fn in self.spec.functions})
+                return lean_plan.cells, tuple(map(str, lean_plan.skipped))
+            except (RecursionError, MemoryError, ValueError):  # code too deep to analyse: run every cell
+                pass
+        return cells, ()
 
     def test_result(self, probe: Probe, attempt, helper_note: str, defined: dict) -> TestResult:
         check = probe.check
@@ -425,22 +231,8 @@ class Grader:
             if attempt.found_as:
                 score = check.points * self.spec.function(check.function).rename_credit
         else:
-            score = 0.0
-            status = {"ok": "failed", "timeout": "timeout", "crashed": "error"}.get(outcome.status, "error")
-            if verdict.diagnosis == "modifies-input":
-                score = check.points / 2
-            lines.append(f"called {call}")
-            lines.append(verdict.message)
-            if outcome.status == "ok" and check.partial:
-                credit = partial_credit(self.spec, probe, outcome)
-                if credit is not None and verdict.diagnosis not in self.no_partial_for():
-                    score = max(score, credit[0])
-                    lines.append(credit[1])
-            if helper_note:
-                lines.append(helper_note)
-            last = outcome.traceback.strip().splitlines()[-1] if outcome.traceback.strip() else ""
-            if last and last not in verdict.message and verdict.diagnosis != "not-implemented":
-                lines.append(last)
+            status, score, why = self.failure(probe, attempt, call, helper_note)
+            lines += why
         redefinition = self.redefinition_note(check.function, defined, attempt)
         if redefinition:
             lines.append(redefinition)
@@ -452,14 +244,9 @@ class Grader:
             lines.append("optional: reported, not charged")
         if check.note:
             lines.append(check.note)
-        details = dict(verdict.details)
-        details["call"] = call
-        if attempt.found_as:
-            details["found_as"] = attempt.found_as
-        if attempt.variant:
-            details["api_variant"] = attempt.variant
-        if outcome.traceback:
-            details["traceback"] = outcome.traceback
+        details = dict(verdict.details, call=call)
+        details.update({k: v for k, v in (("found_as", attempt.found_as), ("api_variant", attempt.variant),
+                                          ("traceback", outcome.traceback)) if v})
         return TestResult(
             name=check.name,
             function=check.function,
@@ -471,6 +258,24 @@ class Grader:
             details=details,
             visibility=check.visibility,
         )
+
+    def failure(self, probe: Probe, attempt, call: str, helper_note: str) -> tuple[str, float, list[str]]:
+        """A failed check's status, points (half for an in-place change, or the bank's partial credit) and feedback."""
+        check, outcome, verdict = probe.check, attempt.outcome, attempt.verdict
+        status = {"ok": "failed", "timeout": "timeout", "crashed": "error"}.get(outcome.status, "error")
+        score = check.points / 2 if verdict.diagnosis == "modifies-input" else 0.0
+        lines = [f"called {call}", verdict.message]
+        if outcome.status == "ok" and check.partial:
+            credit = partial_credit(self.spec, probe, outcome)
+            if credit is not None and verdict.diagnosis not in self.no_partial_for():
+                score = max(score, credit[0])
+                lines.append(credit[1])
+        if helper_note:
+            lines.append(helper_note)
+        last = outcome.traceback.strip().splitlines()[-1] if outcome.traceback.strip() else ""
+        if last and last not in verdict.message and verdict.diagnosis != "not-implemented":
+            lines.append(last)
+        return status, score, lines
 
     def no_partial_for(self) -> set[str]:
         """Mistakes that earn no behavioural credit (e.g. minibatches never shuffled)."""

@@ -237,7 +237,7 @@ def payload_for(recipe: Recipe, known: dict[str, Any], results: dict[str, Any], 
 
 def label_parts(value: Any, reference: Any, labels: tuple[str, ...], rtol: float = 1e-6, atol: float = 1e-8) -> dict[str, Any]:
     """The student's own values for the producer's named returns, found by value (a (1, n) row counts as (n,))."""
-    from grader.scoring.passes import leaves
+    from grader.scoring.attempts import leaves
 
     if not isinstance(reference, (tuple, list)):
         return {}

@@ -18,7 +18,7 @@ import numpy as np
 
 from grader.scoring import binding
 from grader.checks.compare import Verdict
-from grader.scoring.passes import Attempt, arguments_by_name
+from grader.scoring.attempts import Attempt, arguments_by_name
 
 MAX_CALLS = 240  # binding calls per submission: a student's function that hangs must not multiply
 
