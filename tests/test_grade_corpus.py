@@ -417,3 +417,38 @@ def test_every_case_in_the_corpus_is_graded_by_a_test():
               "hostile_replace_code.py", "fault_python2.ipynb", "fault_magics.ipynb"}
     on_disk = {p.name for p in CORPUS.iterdir() if p.suffix in (".py", ".ipynb")}
     assert on_disk == named
+
+
+# ---------------------------------------------------------------- discovery: guesses are not answers
+
+GOOD = (CORPUS / "good_vectorised_alt.py").read_text()
+NORMALIZE = ("def normalize_MNIST_images(x):\n    return (x.astype(np.float32) - np.float32(127.5)) / np.float32(127.5)")
+
+
+def with_guesses(tmp_path: Path, name: str, *guesses: str) -> Path:
+    """The honest notebook, normalize_MNIST_images missing and these functions defined instead."""
+    source = GOOD.replace(NORMALIZE, "\n\n".join(guesses)).replace("normalize_MNIST_images(xtrain", "norm_a(xtrain")
+    assert source != GOOD
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    return path
+
+
+def test_guesses_that_disagree_earn_nothing_and_are_flagged(grader, tmp_path, max_points):
+    right = "def norm_a(x):\n    return (x.astype(np.float32) - 127.5) / 127.5"
+    wrong = "def norm_b(x):\n    return x.astype(np.float32) / 255.0"
+    result = grader.grade(with_guesses(tmp_path, "guesses", right, wrong))
+    assert score_of(result, "normalize_MNIST_images") == 0
+    flag = [f for f in result.integrity if f.flag == "ambiguous-candidates"]
+    assert flag and "norm_a" in flag[0].detail and "norm_b" in flag[0].detail
+    assert "ambiguous-candidates" in {a.reason for a in result.attention}
+    assert_others_full(result, max_points, except_for=("normalize_MNIST_images",))
+
+
+def test_candidates_that_agree_are_credited_once_and_the_others_named(grader, tmp_path, max_points):
+    one = "def norm_a(x):\n    return (x.astype(np.float32) - 127.5) / 127.5"
+    two = "def norm_c(x):\n    return x.astype(np.float32) / 127.5 - 1.0"
+    result = grader.grade(with_guesses(tmp_path, "agree", one, two))
+    assert score_of(result, "normalize_MNIST_images") == max_points["normalize_MNIST_images"]
+    assert "ambiguous-candidates" not in flags(result)
+    assert any("behave the same on every check" in t.output for t in checks_of(result, "normalize_MNIST_images"))

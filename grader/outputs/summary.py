@@ -19,6 +19,7 @@ ATTENTION_WORDS = {
     "reshaped": "a return of another shape accepted",
     "solution-loaded": "loads the handout's solution",
     "unusable-input": "nothing could be graded",
+    "ambiguous-candidates": "several guesses for a missing function",
 }
 
 

@@ -24,7 +24,7 @@ from grader.notebook.defsonly import defs_only
 from grader.notebook.integrity import scan_integrity
 from grader.run.execute import Session, resolve_isolation
 from grader.notebook.load import Notebook, load_notebook
-from grader.result import CellOutcome, Execution, IntegrityFlag, Result, TestResult
+from grader.result import Attention, CellOutcome, Execution, IntegrityFlag, Result, TestResult
 from grader.scoring.passes import Scoring
 from grader.pipeline.attention import ForAPerson
 from grader.pipeline.probes import (  # noqa: F401 - part of this module's interface (the kit's pack uses them)
@@ -170,7 +170,8 @@ class Grader(ForAPerson):
             containment = session.containment
         seconds = time.perf_counter() - started
         flags = tuple(IntegrityFlag(flag, detail) for flag, detail in scan_integrity(nb, self.handout)) + self.copy_flags(defined) + tuple(retry_flags)
-        attention = self.attention(nb, defined, scored, machine)
+        attention = self.attention(nb, defined, scored, machine) + tuple(
+            Attention(f.flag, f.detail) for f in retry_flags if f.flag == "ambiguous-candidates")
         return Result(
             assignment=self.spec.id,
             submission=submission,

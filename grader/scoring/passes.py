@@ -43,6 +43,9 @@ GENERIC = {"returns-none", "wrong-type", "wrong-length", "missing-keys", "wrong-
            "crashed", "error", "not-implemented", "modifies-input", "not-attempted", "broken-helper", "all-zero",
            "returns-input-unchanged", "redefined-other-signature", "open-return", "found-as", "api-variant", None}
 GENERIC |= {ident for _, ident, _ in judging.ERROR_CAUSES}
+# A return that is no answer to the check at all: a function giving one is no competing guess for a missing name.
+NOT_AN_ANSWER = {"returns-none", "wrong-type", "wrong-length", "missing-keys", "wrong-shape", "wrong-size", "raises",
+                 "timeout", "crashed", "error", "not-implemented", "wrong-signature"}
 
 
 class Scoring:
@@ -161,7 +164,7 @@ class Scoring:
             failing = not absent and not any(self.attempts[i].verdict is not None and self.attempts[i].verdict.passed for i in positions)
             if fn.given or "." in name or not (absent or failing):
                 continue
-            best = None
+            viable: list = []  # (points, candidate, attempts) of every candidate that passes something
             candidates = self.candidate_names(name, own_names | set(), claimed, positions)
             if failing:  # beside a definition of its own: only a close name (compute_batch_error, softmax_v2)
                 candidates = [c for c in candidates if difflib.SequenceMatcher(None, _norm(name), _norm(c)).ratio() >= 0.75]
@@ -192,14 +195,35 @@ class Scoring:
                 points = sum(self.grader.probes[i].check.points + 1e-3 for i, a in results if a.verdict and a.verdict.passed)
                 if unfit and not any(a.bound for _, a in results):
                     continue  # a function that cannot take these arguments, bound or not, is not this one
-                if results and points > 0 and (best is None or points > best[0]):
-                    best = (points, candidate, results)
-            if best is not None and failing and not all(a.verdict and a.verdict.passed for _, a in best[2]):
-                best = None  # the student's own definition stays the one graded
+                plausible = bool(results) and all(a.outcome.status == "ok" and a.verdict is not None
+                                                  and a.verdict.diagnosis not in NOT_AN_ANSWER for _, a in results)
+                if results and (points > 0 or plausible):  # a plausible wrong answer is a competing guess
+                    viable.append((points, candidate, results))
+            best = self.unambiguous(name, viable, failing)
             if best is not None:
                 claimed.add(best[1])
                 for i, attempt in best[2]:
                     self.attempts[i] = attempt
+
+    def unambiguous(self, name: str, viable: list, failing: bool):
+        """The one candidate to credit for `name`, or None. Several that disagree on any check are guesses:
+        none is credited, and an integrity flag names them (a person decides). Several that agree: the best
+        is credited and the others are named in its notes."""
+        if failing:  # beside the student's own definition: only one that passes every check replaces it
+            viable = [v for v in viable if all(a.verdict and a.verdict.passed for _, a in v[2])]
+        viable = sorted(viable, key=lambda v: -v[0])
+        if not viable or viable[0][0] <= 0:
+            return None
+        outcome = lambda v: sorted((i, bool(a.verdict and a.verdict.passed)) for i, a in v[2])  # noqa: E731
+        if any(outcome(v) != outcome(viable[0]) for v in viable[1:]):
+            names = ", ".join(f"`{v[1]}`" for v in viable)
+            self.flags.append(IntegrityFlag("ambiguous-candidates", f"{name} is not defined; {len(viable)} functions "
+                                            f"could stand for it and disagree on its checks ({names}): none is credited"))
+            return None
+        if len(viable) > 1:
+            for _, attempt in viable[0][2]:
+                attempt.notes.append(f"{', '.join(v[1] for v in viable[1:])} behave the same on every check")
+        return viable[0]
 
     def candidate_names(self, name: str, names: set[str], claimed: set[str], positions: list[int]) -> list[str]:
         """Top-level functions that could be `name` under another name, closest names first (at most 8)."""
