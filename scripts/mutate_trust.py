@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (name, file, original text(s), mutated text(s), tests that must catch it)
 MUTATIONS = [
+    ("pipe: any dtype accepted in a header", "grader/run/wire.py",
+     "not isinstance(dtype, str) or not DTYPE.match(dtype):", "not isinstance(dtype, str):",
+     "tests/test_wire.py"),
     ("warm: the notebook's environment block is the warm process's", "grader/run/zygote.py",
      "        replace_environ(plan[\"env\"])\n", "        pass\n",
      "tests/test_warm.py::test_a_warm_childs_proc_environ_is_its_own_as_in_a_cold_start"),
