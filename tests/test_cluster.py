@@ -189,8 +189,11 @@ def test_a_course_folder_grades_with_its_own_points_in_check_pool_and_cluster(tm
             assert (result["score"], result["max_score"]) == (checked[name]["score"], checked[name]["max_score"]), (mode, name)
 
 
-def test_a_worker_whose_assignment_differs_answers_a_fault_never_a_grade(tmp_path):
+def test_a_worker_whose_assignment_differs_answers_a_fault_never_a_grade(tmp_path, monkeypatch):
     from grader.batch.assignment import AssignmentRef
+
+    # a worker that already holds a Grader of that very digest grades with it, rightly: start from none
+    monkeypatch.setattr(cluster, "_GRADERS", {})
 
     folder = own_copy(tmp_path)
     stale = AssignmentRef("shallow-backprop", str(folder), load_spec("shallow-backprop").digest)  # the bundled digest
