@@ -19,6 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (name, file, original text(s), mutated text(s), tests that must catch it)
 MUTATIONS = [
+    ("helper: no budget on reference answers", "grader/run/execute.py",
+     "        if policy.used >= policy.budget:", "        if False:",
+     "tests/test_retry_limits.py"),
+    ("restart: a machine that cannot restart a notebook gives it a 0", "grader/run/execute.py",
+     "        self._spawn()  # a HarnessFault here is the machine's, and ends the grading of this notebook\n",
+     "        try:\n            self._spawn()\n        except HarnessFault:\n            return False\n",
+     "tests/test_retry_limits.py"),
     ("pipe: any dtype accepted in a header", "grader/run/wire.py",
      "not isinstance(dtype, str) or not DTYPE.match(dtype):", "not isinstance(dtype, str):",
      "tests/test_wire.py"),

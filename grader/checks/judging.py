@@ -120,11 +120,37 @@ def judge(check: Any, expected: dict, outcome: Any, args: list, candidates: Iter
     return verdict
 
 
-def status_and_score(verdict: Verdict, outcome_status: str, points: float) -> tuple[str, float]:
-    """A test's status and score from its verdict (before behavioural partial credit)."""
+STATUS_OF_OUTCOME = {"ok": "failed", "timeout": "timeout", "crashed": "error"}  # a failed call's test status; else "error"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one check's outcome is worth: the test's status, its points, and the mistake it is recorded under."""
+
+    status: str  # "passed" | "failed" | "error" | "missing" | "timeout"
+    score: float
+    diagnosis: str | None
+    partial: bool = False  # the behavioural partial credit counted (its message belongs in the feedback)
+
+
+def decide(verdict: Verdict | None, outcome_status: str, points: float, *, share: float = 1.0, partial: float | None = None,
+           no_partial: Iterable[str] = (), other_signature: bool = False) -> Decision:
+    """Status, points and diagnosis of one check: the one place a score is decided, for the grader and the kit.
+
+    `verdict` None: nothing to call. `share`: the fraction a pass earns (a renamed function's rename_credit).
+    `partial`: behavioural points the bank found, counted unless the diagnosis is in `no_partial`.
+    `other_signature`: the graded definition is a redefinition whose parameters are not the handout's.
+    """
+    if verdict is None:
+        return Decision("missing", 0.0, "missing")
     if verdict.passed:
-        return "passed", points
+        return Decision("passed", round(points * share, 4), verdict.diagnosis)
     if verdict.diagnosis == "not-attempted":
-        return "missing", 0.0
-    status = {"ok": "failed", "timeout": "timeout", "crashed": "error"}.get(outcome_status, "error")
-    return status, (points / 2 if verdict.diagnosis == "modifies-input" else 0.0)
+        return Decision("missing", 0.0, "not-attempted")
+    score = points / 2 if verdict.diagnosis == "modifies-input" else 0.0  # right values, but the caller's input changes
+    counted = partial is not None and verdict.diagnosis not in set(no_partial)
+    if counted:
+        score = max(score, partial)
+    # a call that fails on a redefinition with other parameters is the redefinition's doing
+    diagnosis = "redefined-other-signature" if other_signature and verdict.diagnosis in (None, "raises") else verdict.diagnosis
+    return Decision(STATUS_OF_OUTCOME.get(outcome_status, "error"), round(score, 4), diagnosis, counted)

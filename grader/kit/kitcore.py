@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.checks.judging import Candidate, judge, status_and_score
+from grader.checks.judging import Candidate, decide, judge
 from grader.kit.kitcall import call_student
 from grader.kit.kitpack import KitError, Pack, PackCheck, find_pack
 
@@ -49,12 +49,13 @@ def _candidates(check: PackCheck, pack: Pack) -> list[Candidate]:
 def run_check(check: PackCheck, pack: Pack, namespace: dict, broken: set[str] = frozenset()) -> CheckResult:
     outcome = call_student(check, pack, namespace)
     if outcome.status == "missing":
-        return CheckResult(check.name, check.function, "missing", 0.0, check.points,
-                           f"{outcome.error} (run the cell that defines it first)", "missing", {}, 0.0)
+        missing = decide(None, outcome.status, check.points)
+        return CheckResult(check.name, check.function, missing.status, missing.score, check.points,
+                           f"{outcome.error} (run the cell that defines it first)", missing.diagnosis, {}, 0.0)
     args = pack.value(check.inputs).get("args", [])
     labels = tuple(pack.functions.get(check.function, {}).get("returns", ()))
     verdict = judge(check, pack.value(check.expected), outcome, args, _candidates(check, pack), labels)
-    status, score = status_and_score(verdict, outcome.status, check.points)
+    decision = decide(verdict, outcome.status, check.points)  # the grader's own rule (partial credit is the grader's alone)
     lines = [verdict.message or "matches the reference"] if verdict.passed else [f"called {check.call_text}", verdict.message]
     if not verdict.passed:
         helpers = [h for h in pack.functions.get(check.function, {}).get("helpers", ()) if h in broken]
@@ -69,8 +70,8 @@ def run_check(check: PackCheck, pack: Pack, namespace: dict, broken: set[str] = 
             lines.append(last)
     if check.note:
         lines.append(check.note)
-    return CheckResult(check.name, check.function, status, score, check.points, "\n".join(x for x in lines if x),
-                       verdict.diagnosis, dict(verdict.details, call=check.call_text), outcome.seconds)
+    return CheckResult(check.name, check.function, decision.status, decision.score, check.points, "\n".join(x for x in lines if x),
+                       decision.diagnosis, dict(verdict.details, call=check.call_text), outcome.seconds)
 
 
 def _wanted(pack: Pack, target: Any) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 import datetime as _dt
 import time
 from dataclasses import dataclass, field, replace
@@ -18,13 +17,14 @@ from typing import Any
 
 from grader.checks import judging
 from grader.notebook import lean
-from grader.notebook.cells import python2_reason, transform_cell, unparsable_cells
-from grader.notebook.definitions import close_names, defined_functions
+from grader.notebook.cells import python2_reason, transform_cell
+from grader.notebook.definitions import defined_functions
 from grader.notebook.defsonly import defs_only
 from grader.notebook.integrity import scan_integrity
 from grader.run.execute import Session, resolve_isolation
 from grader.notebook.load import Notebook, load_notebook
 from grader.result import Attention, CellOutcome, Execution, IntegrityFlag, Result, TestResult
+from grader.pipeline.feedback import Feedback
 from grader.scoring.passes import Scoring
 from grader.pipeline.attention import ForAPerson
 from grader.pipeline.probes import (  # noqa: F401 - part of this module's interface (the kit's pack uses them)
@@ -32,8 +32,6 @@ from grader.pipeline.probes import (  # noqa: F401 - part of this module's inter
 from grader.notebook.template import Handout
 from grader.run.sandbox import Limits, SandboxConfig, stage
 from grader.checks.spec import Spec
-
-
 
 
 @dataclass(frozen=True)
@@ -104,10 +102,8 @@ class Grader(ForAPerson):
         self.probes = [build_probe(spec, check) for check in spec.checks]
         self.reference = spec.reference_module()
         self._official: dict[str, list[tuple[str, str]]] | None = None
-        self._notebook: Notebook | None = None  # the one being graded, for messages
         self._staged = None  # the files every notebook's folder holds, staged once per process
         self.handout = Handout(spec.handout_source(), {fn.name for fn in spec.functions})
-        self._missing: dict[str, tuple] = {}
 
     def candidates_for(self, probe: Probe) -> list[judging.Candidate]:
         return candidates(self.spec, probe)
@@ -150,7 +146,6 @@ class Grader(ForAPerson):
         if py2:
             return self.invalid(path, py2, nb.content_hash, submission)
         defined = defined_functions(nb)
-        self._notebook = nb
         cells, skipped = self.cells_to_run(nb)
         isolation = self.options.isolation or resolve_isolation(self.options.sandbox.mode, self.options.limits)[0]
         if self._staged is None:
@@ -162,9 +157,9 @@ class Grader(ForAPerson):
                 rerun = [(i, defs_only(transform_cell(src))) for i, src in cells if i >= machine[0][0].index]
                 session.run_cells([(i, src) for i, src in rerun if src.strip() != "pass"])
             scoring = Scoring(self, session, defined, outcomes)
-            self._missing = {fn.name: (defined, outcomes) for fn in self.spec.functions}  # explained on first use
             scored = scoring.run()
-            tests = [self.test_result(probe, attempt, note, defined) for probe, attempt, note in scored]
+            feedback = Feedback(self.spec, nb, defined, outcomes)
+            tests = [feedback.test_result(probe, attempt, note) for probe, attempt, note in scored]
             retry_flags = scoring.flags
             student_seconds = session.student_seconds
             containment = session.containment
@@ -210,115 +205,6 @@ class Grader(ForAPerson):
             except (RecursionError, MemoryError, ValueError):  # code too deep to analyse: run every cell
                 pass
         return cells, ()
-
-    def test_result(self, probe: Probe, attempt, helper_note: str, defined: dict) -> TestResult:
-        check = probe.check
-        outcome, verdict = attempt.outcome, attempt.verdict
-        if verdict is None:  # nothing to call under any name
-            return TestResult(check.name, check.function, "missing", 0.0, check.points, self._missing_once(check.function),
-                              "missing", visibility=check.visibility)
-        if verdict.diagnosis == "not-attempted":
-            return TestResult(check.name, check.function, "missing", 0.0, check.points, verdict.message, "not-attempted", visibility=check.visibility)
-        call = describe_call(check, attempt.payload).replace(f"{check.function}(", f"{attempt.found_as}(", 1) if attempt.found_as else describe_call(check, attempt.payload)
-        lines = []
-        if attempt.found_as:
-            lines.append(f"found as `{attempt.found_as}`: {check.function} is not defined, and {attempt.found_as} behaves like it")
-        if attempt.variant:
-            lines.append(f"accepted as {attempt.variant}, a known variant of the handout's own API")
-        lines += attempt.notes
-        if verdict.passed:
-            status, score = "passed", check.points
-            lines.append(verdict.message or "matches the reference")
-            if attempt.found_as:
-                score = check.points * self.spec.function(check.function).rename_credit
-        else:
-            status, score, why = self.failure(probe, attempt, call, helper_note)
-            lines += why
-        redefinition = self.redefinition_note(check.function, defined, attempt)
-        if redefinition:
-            lines.append(redefinition)
-            wanted = self.spec.function(check.function).params
-            last = defined[check.function][-1].params
-            if not verdict.passed and wanted and tuple(last) != tuple(wanted) and verdict.diagnosis in (None, "raises"):
-                verdict = replace(verdict, diagnosis="redefined-other-signature")
-        if check.optional and not verdict.passed:
-            lines.append("optional: reported, not charged")
-        if check.note:
-            lines.append(check.note)
-        details = dict(verdict.details, call=call)
-        details.update({k: v for k, v in (("found_as", attempt.found_as), ("api_variant", attempt.variant),
-                                          ("traceback", outcome.traceback)) if v})
-        return TestResult(
-            name=check.name,
-            function=check.function,
-            status=status,
-            score=round(score, 4),
-            max_score=check.points,
-            output="\n".join(line for line in lines if line),
-            diagnosis=verdict.diagnosis,
-            details=details,
-            visibility=check.visibility,
-        )
-
-    def failure(self, probe: Probe, attempt, call: str, helper_note: str) -> tuple[str, float, list[str]]:
-        """A failed check's status, points (half for an in-place change, or the bank's partial credit) and feedback."""
-        check, outcome, verdict = probe.check, attempt.outcome, attempt.verdict
-        status = {"ok": "failed", "timeout": "timeout", "crashed": "error"}.get(outcome.status, "error")
-        score = check.points / 2 if verdict.diagnosis == "modifies-input" else 0.0
-        lines = [f"called {call}", verdict.message]
-        if outcome.status == "ok" and check.partial:
-            credit = partial_credit(self.spec, probe, outcome)
-            if credit is not None and verdict.diagnosis not in self.no_partial_for():
-                score = max(score, credit[0])
-                lines.append(credit[1])
-        if helper_note:
-            lines.append(helper_note)
-        last = outcome.traceback.strip().splitlines()[-1] if outcome.traceback.strip() else ""
-        if last and last not in verdict.message and verdict.diagnosis != "not-implemented":
-            lines.append(last)
-        return status, score, lines
-
-    def no_partial_for(self) -> set[str]:
-        """Mistakes that earn no behavioural credit (e.g. minibatches never shuffled)."""
-        module = self.spec.bank_module()
-        return set(getattr(module, "NO_PARTIAL_CREDIT", ())) if module else set()
-
-    def _missing_once(self, name: str) -> str:
-        """Why ``name`` is missing, in full for its first test; "see above" for the others."""
-        context = self._missing.pop(name, None)
-        return self.missing_text(name, *context) if context else f"{name} is missing (see above)"
-
-    def missing_text(self, name: str, defined: dict, outcomes: list[CellOutcome]) -> str:
-        base = name.split(".")[0]
-        if base in defined:
-            cell = defined[base][-1].cell
-            failed = [o for o in outcomes if o.index == cell and o.status != "ok"]
-            if failed:
-                return f"{base} is defined in cell {cell}, but that cell failed ({failed[0].error}), so it never existed"
-        pattern = re.compile(rf"^\s*(def|class)\s+{re.escape(base)}\b", re.M)
-        for cell, message in unparsable_cells(self._notebook) if self._notebook else []:
-            source = next((c.source for c in self._notebook.cells if c.index == cell), "")
-            if pattern.search(source):
-                return f"{base} is written in cell {cell}, but that cell has a SyntaxError ({message}), so it never ran"
-        text = f"{name} is not defined in the notebook"
-        params = self.spec.function(name).params
-        hints = close_names(name, params or None, defined)
-        if hints:
-            text += "; did you mean: " + "; ".join(hints)
-        return text
-
-    def redefinition_note(self, name: str, defined: dict, attempt=None) -> str:
-        definitions = defined.get(name, [])
-        if len(definitions) < 2:
-            return ""
-        if attempt is not None and "definition" in attempt.call:
-            cell = attempt.call["definition"]
-            return (f"{name} is defined {len(definitions)} times; the graded one is your own (cell {cell}): a later cell "
-                    f"({definitions[-1].cell}) holds the handout's code")
-        last = definitions[-1]
-        others = ", ".join(str(d.cell) for d in definitions[:-1])
-        note = f"{name} is defined {len(definitions)} times; the last definition (cell {last.cell}, parameters ({', '.join(last.params)})) is the one graded (earlier: cell {others})"
-        return note
 
 
 # Top-level failures that are the grading machine's, not the graded functions': the data under another

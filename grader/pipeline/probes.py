@@ -130,6 +130,12 @@ def partial_credit(spec: Spec, probe: Probe, outcome: CallOutcome) -> tuple[floa
 # ------------------------------------------------------------------ the whole submission
 
 
+def no_partial_for(spec: Spec) -> set[str]:
+    """Mistakes that earn no behavioural credit (e.g. minibatches never shuffled)."""
+    module = spec.bank_module()
+    return set(getattr(module, "NO_PARTIAL_CREDIT", ())) if module else set()
+
+
 def describe_call(check: Check, payload: dict) -> str:
     args = ", ".join(input_gen.describe(a) for a in payload["args"])
     kwargs = ", ".join(f"{k}={input_gen.describe(v)}" for k, v in payload["kwargs"].items())

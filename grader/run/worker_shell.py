@@ -136,7 +136,7 @@ def error_text(exc: BaseException) -> str:
 def traceback_tail(exc: BaseException, lines: int = 12) -> str:
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     tail = text.strip().splitlines()[-lines:]
-    return "\n".join(line for line in tail if "grader_worker.py" not in line)
+    return "\n".join(tail)
 
 
 def run_cell(shell, message, stdout: CappedStream, stderr: CappedStream) -> dict:

@@ -6,7 +6,7 @@ bindings by meaning (binding.py) and their calls (rebind.py) all build on this m
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,9 +15,13 @@ from grader.checks.compare import Policy, Verdict, compare
 from grader.run.execute import CallOutcome
 
 
-@dataclass
+@dataclass(frozen=True)
 class Attempt:
-    """One check's call as finally made: on which name, with which payload, and what came of it."""
+    """One check's call as finally made: on which name, with which payload, and what came of it.
+
+    Frozen: a scoring pass that changes an attempt makes a new one (dataclasses.replace) in a list of
+    its own, so no pass changes what an earlier one decided under a later one's feet.
+    """
 
     call: dict
     payload: dict
@@ -25,7 +29,7 @@ class Attempt:
     verdict: Verdict | None  # None: missing (nothing to call)
     found_as: str = ""  # the student's own name for a renamed function
     variant: str = ""  # the known API variant used, in words
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
     recipe: Any = None  # binding.Recipe when its parameters were bound by meaning (grader/rebind.py)
     bound: str = ""  # that binding, in words
 

@@ -34,7 +34,7 @@ from grader.checks import bank, judging
 from grader.checks.compare import Policy, Verdict, compare
 from grader.run.execute import CallOutcome, HelperPolicy
 from grader.run.refcall import call_limited
-from grader.result import Attention, IntegrityFlag
+from grader.result import IntegrityFlag
 from grader.scoring.attempts import (  # noqa: F401 - Attempt and the helpers are part of this module's interface
     Attempt, _norm, _plain_params, arguments_by_name, constant_output, fits, leaves, open_return_verdict)
 
@@ -60,7 +60,6 @@ class Scoring:
         self.handout = grader.handout
         self.attempts: list[Attempt] = []
         self.flags: list[IntegrityFlag] = []
-        self.attention: list[Attention] = []
         self.targets = {fn.name: self.handout.student_definition(fn.name, defined.get(fn.name, [])) for fn in self.spec.functions}
         from grader.scoring.rebind import Rebinder  # rebind builds on this module's Attempt
 
@@ -80,18 +79,18 @@ class Scoring:
         definitions = self.defined.get(check.function, [])
         if definition is not None and definitions and definition is not definitions[-1]:
             call["definition"] = definition.cell  # the student's own, not the handout's later cell
-        notes = []
+        notes: tuple[str, ...] = ()
         if definition is not None:
             moved = arguments_by_name(fn.params, definition.params, payload)
             if moved is not None:
                 payload = moved
-                notes.append(f"its parameters ({', '.join(_plain_params(definition.params))}) are matched by name to the handout's ({', '.join(_plain_params(fn.params))})")
+                notes += (f"its parameters ({', '.join(_plain_params(definition.params))}) are matched by name to the handout's ({', '.join(_plain_params(fn.params))})",)
         outcome = self.session.call(call, payload)
         attempt = Attempt(call, payload, outcome, None, notes=notes)
         if self.absent(outcome) and fn.variants:
             attempt = self.try_variants(probe, fn) or attempt
         if not self.absent(attempt.outcome):
-            attempt.verdict = self.judge(probe, attempt)
+            attempt = replace(attempt, verdict=self.judge(probe, attempt))
         return attempt
 
     @staticmethod
@@ -152,10 +151,11 @@ class Scoring:
 
     # ------------------------------------------------------------ pass 2: renamed functions
 
-    def discover(self, probes_by_function: dict[str, list[int]]) -> None:
+    def discover(self, attempts: list[Attempt], probes_by_function: dict[str, list[int]]) -> list[Attempt]:
         """Graded names still absent, or defined but failing every check: look for the notebook's own
         function that behaves like the reference. One that replaces a failing definition must pass every
         check (003's log-loss compute_error beside the right compute_batch_error)."""
+        self.attempts = list(attempts)  # this pass's own list: what it credits is seen by its later names
         claimed: set[str] = set()
         own_names = set(self.defined)
         for name, positions in probes_by_function.items():
@@ -188,7 +188,7 @@ class Scoring:
                     call = dict(probe.call, function=candidate)
                     attempt = bound or Attempt(call, payload, self.session.call(call, payload), None, found_as=candidate)
                     if bound is None:
-                        attempt.verdict = self.judge(probe, attempt) if attempt.outcome.status != "missing" else Verdict(False, "", "raises")
+                        attempt = replace(attempt, verdict=self.judge(probe, attempt) if attempt.outcome.status != "missing" else Verdict(False, "", "raises"))
                     if not attempt.verdict.passed and attempt.outcome.status != "missing":  # its own signature, bound by meaning
                         attempt = self.rebinder.attempt(i, probe, candidate, self.defined[candidate][-1], probe.call, found_as=candidate) or attempt
                     results.append((i, attempt))
@@ -204,6 +204,7 @@ class Scoring:
                 claimed.add(best[1])
                 for i, attempt in best[2]:
                     self.attempts[i] = attempt
+        return self.attempts
 
     def unambiguous(self, name: str, viable: list, failing: bool):
         """The one candidate to credit for `name`, or None. Several that disagree on any check are guesses:
@@ -221,20 +222,18 @@ class Scoring:
                                             f"could stand for it and disagree on its checks ({names}): none is credited"))
             return None
         if len(viable) > 1:
-            for _, attempt in viable[0][2]:
-                attempt.notes.append(f"{', '.join(v[1] for v in viable[1:])} behave the same on every check")
+            same = f"{', '.join(v[1] for v in viable[1:])} behave the same on every check"
+            return viable[0][:2] + ([(i, replace(a, notes=a.notes + (same,))) for i, a in viable[0][2]],)
         return viable[0]
 
     def candidate_names(self, name: str, names: set[str], claimed: set[str], positions: list[int]) -> list[str]:
         """Top-level functions that could be `name` under another name, closest names first (at most 8)."""
-        graded = {fn.name for fn in self.spec.functions}
         passing = {self.grader.probes[i].check.function for i, a in enumerate(self.attempts) if a.verdict is not None and a.verdict.passed}
         found = []
         for other in names:
+            # a graded name that fails its own checks stays a candidate: it may be this one (train for train_batched)
             if "." in other or other in claimed or other == name or other in passing or other in self.handout.names():
                 continue
-            if other in graded and other in self.defined and not self.spec.function(other).given and other not in passing:
-                pass  # a graded name that fails its own checks may be this one under another name (train for train_batched)
             found.append(other)
         return sorted(found, key=lambda other: (-difflib.SequenceMatcher(None, _norm(name), _norm(other)).ratio(), other))[:8]
 
@@ -296,8 +295,9 @@ class Scoring:
 
     # ------------------------------------------------------------ named causes hold on every probe
 
-    def consistent_causes(self, probes_by_function: dict[str, list[int]]) -> None:
+    def consistent_causes(self, attempts: list[Attempt], probes_by_function: dict[str, list[int]]) -> list[Attempt]:
         """Drop a banked cause that does not explain the student's output on the function's other probes."""
+        self.attempts = list(attempts)
         for name, positions in probes_by_function.items():
             for i in positions:
                 attempt = self.attempts[i]
@@ -311,11 +311,12 @@ class Scoring:
                 variant = next((v for v in bank.for_function(self.spec.bank_module(), name) if v.id == verdict.diagnosis), None)
                 if variant is not None:
                     if not all(self.variant_explains(self.grader.probes[j], self.attempts[j], variant) for j in others):
-                        self.attempts[i].verdict = self.unnamed(verdict, f"{verdict.diagnosis} does not explain its other checks")
+                        self.attempts[i] = replace(attempt, verdict=self.unnamed(verdict, f"{verdict.diagnosis} does not explain its other checks"))
                 else:  # a transformation seen on one probe only, while others fail otherwise
                     failing = [self.attempts[j].verdict.diagnosis for j in others if not self.attempts[j].verdict.passed]
                     if failing and verdict.diagnosis not in failing and any(d not in GENERIC for d in failing):
-                        self.attempts[i].verdict = self.unnamed(verdict, f"{verdict.diagnosis} is seen on this check only")
+                        self.attempts[i] = replace(attempt, verdict=self.unnamed(verdict, f"{verdict.diagnosis} is seen on this check only"))
+        return self.attempts
 
     def variant_explains(self, probe, attempt: Attempt, variant) -> bool:
         try:
@@ -334,19 +335,20 @@ class Scoring:
         by_function: dict[str, list[int]] = {}
         for i, p in enumerate(probes):
             by_function.setdefault(p.check.function, []).append(i)
-        self.discover(by_function)
-        self.rebinder.reshape(by_function)
-        self.consistent_causes(by_function)
+        self.attempts = self.discover(self.attempts, by_function)
+        self.attempts = self.rebinder.reshape(self.attempts, by_function)
+        self.attempts = self.consistent_causes(self.attempts, by_function)
         broken = {probes[i].check.function for i, a in enumerate(self.attempts) if a.verdict is None or not a.verdict.passed}
         out = []
-        for index, (probe, attempt) in enumerate(zip(probes, self.attempts)):
+        self.attempts = list(self.attempts)  # retries seen by later retries (a producer that now passes)
+        for index, probe in enumerate(probes):
+            attempt = self.attempts[index]
             verdict, note = self.retry(probe, attempt, broken)
             rebound = None if verdict is None or verdict.passed else self.rebinder.retry(index, probe, attempt, broken)
             if rebound is not None:  # its own signature, bound by meaning, passes with the reference's helpers
                 attempt, verdict, note = rebound[0], rebound[1], ""
-                self.attempts[index] = attempt
-            attempt.verdict = verdict
-            out.append((probe, attempt, note))
+            self.attempts[index] = replace(attempt, verdict=verdict)
+            out.append((probe, self.attempts[index], note))
         asked: dict[str, set[str]] = {}
         for calling, name in self.session.refused:  # first pass and retries alike
             asked.setdefault(calling, set()).add(name)

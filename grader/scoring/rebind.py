@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -87,8 +87,8 @@ class Rebinder:
                 return None
             words = recipe.describe(name, shown)
             attempt = Attempt(call, payload, outcome, None, found_as=found_as, recipe=recipe,
-                              bound=words, notes=[f"its parameters are not the handout's: called as {words}"])
-            attempt.verdict = self.scoring.judge(probe, attempt)
+                              bound=words, notes=(f"its parameters are not the handout's: called as {words}",))
+            attempt = replace(attempt, verdict=self.scoring.judge(probe, attempt))
             if attempt.verdict.passed:
                 return attempt
             self.first_failed = self.first_failed or attempt
@@ -149,9 +149,10 @@ class Rebinder:
             return None
         return observed.get("return") if isinstance(observed, dict) and "return" in observed else observed
 
-    def reshape(self, by_function: dict[str, list[int]]) -> None:
+    def reshape(self, attempts: list[Attempt], by_function: dict[str, list[int]]) -> list[Attempt]:
         """Graded names the student defined with a signature of their own: failing checks tried bound by meaning."""
         s = self.scoring
+        s.attempts = list(attempts)  # this pass's own list (its producers' calls read it)
         for name, positions in by_function.items():
             fn = s.spec.function(name)
             definition, kind = s.targets.get(name, (None, "missing"))
@@ -165,6 +166,7 @@ class Rebinder:
                 better = self.attempt(i, s.grader.probes[i], name, definition, attempt.call)
                 if better is not None:
                     s.attempts[i] = better
+        return s.attempts
 
     def retry(self, index: int, probe, attempt: Attempt, broken: set[str]) -> tuple[Attempt, Verdict] | None:
         """One bug costs once, for a signature of the student's own: bound by meaning, with the reference's
