@@ -161,7 +161,7 @@ def test_engine_is_the_graders_own_code_with_imports_made_relative(kits):
 
     from grader.kit.vendor import VENDORED
 
-    for module in ("compare", "diagnose", "judging", "packformat"):
+    for module in ("compare", "diagnose", "judging", "wire"):
         original = Path(importlib.import_module(VENDORED[module]).__file__).read_text()
         vendored = (folder / f"{module}.py").read_text()
         strip = lambda text: [l for l in text.splitlines() if not re.match(r"\s*from (grader|\.)", l) and not l.startswith("# Vendored")]  # noqa: E731

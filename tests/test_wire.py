@@ -40,3 +40,25 @@ def test_sizes_that_do_not_add_up_are_refused():
     with pytest.raises(wire.Malformed):
         wire.layout(header, max_bytes=1 << 20)
     assert json.dumps(header)  # the header itself stays plain JSON
+
+
+def test_a_check_pack_value_comes_back_exactly_from_strict_json():
+    # the pack is the pipe's tree written exactly: numpy scalars keep their dtype, Python numbers stay Python's
+    value = {"args": [np.float32(1.5), np.int16(-3), np.bool_(True), 2**70, float("nan"), float("-inf"), 0.1,
+                      (np.arange(6, dtype=np.uint8).reshape(2, 3), [None, "text"]), np.array(2.5)]}
+    arrays: dict = {}
+    text = json.dumps(wire.encode_exact(value, arrays), allow_nan=False)  # the manifest is strict JSON
+    back = wire.decode(json.loads(text), arrays, max_items=None)["args"]
+    for original, copy in zip(value["args"], back):
+        assert type(copy) is type(original), (original, copy)
+        if isinstance(original, np.generic):
+            assert copy.dtype == original.dtype and copy == original
+    assert back[3] == 2**70 and np.isnan(back[4]) and back[5] == float("-inf") and back[6] == 0.1
+    assert back[7][0].dtype == np.uint8 and back[7][0].tolist() == [[0, 1, 2], [3, 4, 5]] and back[7][1] == [None, "text"]
+    assert isinstance(back[8], np.ndarray) and back[8].shape == ()
+
+
+@pytest.mark.parametrize("value", [object(), np.array(["a"]), {1: 2}, np.array([object()])])
+def test_a_value_that_cannot_be_written_exactly_is_refused_not_named(value):
+    with pytest.raises(wire.Malformed):
+        wire.encode_exact(value, {})

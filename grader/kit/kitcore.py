@@ -1,7 +1,7 @@
 """The student kit's engine: run a pack's public checks on functions in the student's own namespace.
 
 Vendored into the kit as the package `nncheck` by grader/kit/vendor.py, together with
-compare.py, diagnose.py, judging.py and packformat.py, unchanged but for their
+compare.py, diagnose.py, judging.py and wire.py, unchanged but for their
 `from grader...` imports: the kit judges with the grader's own code. It needs
 only numpy (and IPython for notebooks); it never sees reference code. The pack is
 read by kitpack.py, the student's function called by kitcall.py, the report shown

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from grader.kit.packformat import PACK_FORMAT, from_tree
+from grader.run.wire import decode
+
+PACK_FORMAT = 2  # 2: values in the pipe's own tree format (grader.run.wire); 1 had a format of its own
 
 
 class KitError(Exception):
@@ -61,7 +63,7 @@ class Pack:
         ]
 
     def value(self, tree: dict) -> Any:
-        return from_tree(tree, self.arrays)
+        return decode(tree, self.arrays, max_items=None)  # every value a fresh copy: a caller may change it
 
     def graded_names(self) -> list[str]:
         return list(dict.fromkeys(c.function for c in self.checks))

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from grader.pipeline import grade
-from grader.kit.packformat import PACK_FORMAT, PackFormatError, to_tree
+from grader.kit.kitpack import PACK_FORMAT
+from grader.run.wire import Malformed, encode_exact
 from grader.checks.spec import Check, Spec
 
 
@@ -35,8 +36,8 @@ def check_record(spec: Spec, check: Check, arrays: dict[str, np.ndarray]) -> dic
     for candidate in grade.candidates(spec, probe):
         observed = _observation(candidate)
         try:
-            tree = None if observed is None else to_tree(observed, arrays)
-        except PackFormatError:
+            tree = None if observed is None else encode_exact(observed, arrays)
+        except Malformed:
             tree = None  # not plain data: it could not match a student's plain answer anyway
         candidates.append({"id": candidate.id, "kind": candidate.kind, "text": candidate.text, "observation": tree})
     return {
@@ -51,8 +52,8 @@ def check_record(spec: Spec, check: Check, arrays: dict[str, np.ndarray]) -> dic
         "call_text": grade.describe_call(check, probe.payload),
         "note": check.note,
         "partial_points": float(check.partial.get("points", 0.0)) if check.partial else 0.0,
-        "inputs": to_tree(probe.payload, arrays),
-        "expected": to_tree(probe.expected, arrays),
+        "inputs": encode_exact(probe.payload, arrays),
+        "expected": encode_exact(probe.expected, arrays),
         "candidates": candidates,
     }
 

@@ -80,6 +80,32 @@ def encode(value: Any, arrays: dict, depth: int = 0) -> dict:
     return {"t": "object", "type": type(value).__name__, "repr": text}
 
 
+def encode_exact(value: Any, arrays: dict) -> dict:
+    """The same tree for a value that must come back bit for bit (a check pack's inputs and expectations):
+    numpy scalars keep their dtype (kind "scalar"), ints of any size, nothing cut short; a value that
+    cannot be written so raises Malformed instead of becoming an object's name."""
+    import numpy as np
+
+    if isinstance(value, (np.ndarray, np.generic)):
+        array = np.asarray(value)
+        if array.dtype.kind not in "biufc":
+            raise Malformed(f"cannot write a {array.dtype} array exactly")
+        key = f"a{len(arrays)}"
+        arrays[key] = np.array(array, order="C")  # not ascontiguousarray: that makes a 0-d value 1-d
+        return {"t": "array" if isinstance(value, np.ndarray) else "scalar", "k": key}
+    if value is None or isinstance(value, (bool, str)):
+        return {"t": "none"} if value is None else {"t": type(value).__name__, "v": value}
+    if isinstance(value, int):
+        return {"t": "int", "v": value}
+    if isinstance(value, float):  # strict JSON holds no NaN or infinity: those go by name
+        return {"t": "float", "v": value if value - value == 0 else repr(value)}
+    if isinstance(value, (tuple, list)):
+        return {"t": type(value).__name__, "items": [encode_exact(item, arrays) for item in value]}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"t": "dict", "items": {k: encode_exact(v, arrays) for k, v in value.items()}}
+    raise Malformed(f"cannot write a {type(value).__name__} exactly")
+
+
 def decode(tree: Any, arrays: dict, max_items: int | None = MAX_ITEMS) -> Any:
     """Rebuild a value, trusting nothing: known kinds only, bounded depth and (unless None) item count."""
     return _decode(tree, arrays, 0, [max_items if max_items is not None else float("inf")])
@@ -92,13 +118,16 @@ def _decode(tree: Any, arrays: dict, depth: int, budget: list) -> Any:
     if depth > MAX_DEPTH or budget[0] < 0 or not isinstance(tree, dict):
         raise Malformed("a value nested too deep, too large or malformed")
     kind = tree.get("t")
-    if kind == "array":
+    if kind in ("array", "scalar"):
         key = tree.get("k")
         if not isinstance(key, str) or key not in arrays:
             raise Malformed("a value naming an array that was not sent")
-        return np.array(arrays[key])  # a writable copy, detached from the message
+        array = np.array(arrays[key])  # a writable copy, detached from the message
+        return array[()] if kind == "scalar" else array
     if kind in ("float", "int", "bool", "str"):
         value = tree.get("v")
+        if kind == "float" and value in ("nan", "inf", "-inf"):  # written by name by encode_exact
+            return float(value)
         expected = {"float": (float, int), "int": (int,), "bool": (bool,), "str": (str,)}[kind]
         if not isinstance(value, expected) or (kind == "str" and len(value) > 10_000):
             raise Malformed(f"a malformed {kind}")
