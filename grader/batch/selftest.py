@@ -107,8 +107,10 @@ def _grade_case(case: Case, options: Options | None = None) -> tuple[Case, dict]
     return case, result.to_dict()
 
 
-def run_selftest(assignments: list[str], quick: bool = False, workers: int = 1, stream=None, options: Options | None = None) -> bool:
-    """Run every case; print a check-power table; True when everything behaved."""
+def run_selftest(assignments: list[str], quick: bool = False, workers: int = 1, stream=None, options: Options | None = None,
+                 keep: dict | None = None) -> bool:
+    """Run every case; print a check-power table; True when everything behaved.
+    `keep`, when given, receives each graded case as {(assignment id, label): (Case, Result)}."""
     from grader.result import result_from_dict
 
     out = stream or sys.stdout
@@ -133,7 +135,10 @@ def run_selftest(assignments: list[str], quick: bool = False, workers: int = 1, 
                     graded = list(pool.map(functools.partial(_grade_case, options=options), cases))
             else:
                 graded = [_grade_case(case, options) for case in cases]
-            verdicts = [judge_case(case, result_from_dict(data), spec) for case, data in graded]
+            results = [(case, result_from_dict(data)) for case, data in graded]
+            if keep is not None:
+                keep.update({(spec.id, case.label): (case, result) for case, result in results})
+            verdicts = [judge_case(case, result, spec) for case, result in results]
             all_ok &= print_table(spec, verdicts, time.perf_counter() - started, out)
     return all_ok
 

@@ -15,17 +15,8 @@ Both forms may be mixed; the Result JSON keeps `manual_review` as the list of te
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
-
-MANUAL_KEYS = {
-    "id": "stable key of the item (default: the label before ':' in the text, e.g. 'q8')",
-    "text": "what the person grades, as the TA and the student read it",
-    "points": "the item's maximum (default 0: read, not scored)",
-    "find": "regexes (case-insensitive) for the notebook cell(s) that hold the answer",
-    "rubric": "levels [{points, text}], from best to worst",
-    "curve": "name of a reference curve drawn beside the student's answer (optional)",
-}
 
 _LABEL = re.compile(r"^\s*([A-Za-z]*\s?[\d.*]+(?:[-,]\s*[A-Za-z]*\s?[\d.*]+)*)\s*:")
 
@@ -40,20 +31,31 @@ class Level:
     text: str
 
 
+def _key(doc: str, default: Any = MISSING) -> Any:
+    """A manual_review key: a field of ManualItem whose metadata holds its documentation."""
+    return field(default=default, metadata={"doc": doc})
+
+
 @dataclass(frozen=True)
 class ManualItem:
-    id: str
-    text: str
-    points: float = 0.0
-    find: tuple[str, ...] = ()
-    rubric: tuple[Level, ...] = ()
-    curve: str = ""
+    """One item a person grades; each field is a key of a `[[manual_review]]` table, declared here only."""
+
+    id: str = _key("stable key of the item (default: the label before ':' in the text, e.g. 'q8')")
+    text: str = _key("what the person grades, as the TA and the student read it")
+    points: float = _key("the item's maximum (default 0: read, not scored)", 0.0)
+    find: tuple[str, ...] = _key("regexes (case-insensitive) for the notebook cell(s) that hold the answer (default: its label)", ())
+    rubric: tuple[Level, ...] = _key("levels [{points, text}], from best to worst", ())
+    curve: str = _key("name of a reference curve drawn beside the student's answer (optional)", "")
 
     @property
     def label(self) -> str:
         """Short name for columns and navigation: 'Q8', 'Task 13', else the id."""
         match = _LABEL.match(self.text)
         return match.group(1).strip() if match else self.id
+
+
+MANUAL_KEYS = {f.name: f.metadata["doc"] for f in fields(ManualItem)}  # the documentation, from the declaration
+DEFAULTS = {f.name: f.default for f in fields(ManualItem) if f.default is not MISSING}
 
 
 def _slug(text: str) -> str:
@@ -92,7 +94,7 @@ def parse_item(raw: Any, position: int, where: str) -> ManualItem:
     if not isinstance(raw.get("text"), str) or not raw["text"].strip():
         raise RubricError(f"{where}: missing key 'text'")
     text = raw["text"]
-    points = _number(raw.get("points", 0), where, "points")
+    points = _number(raw.get("points", DEFAULTS["points"]), where, "points")
     find = raw.get("find", default_find(text))
     find = (find,) if isinstance(find, str) else tuple(find)
     for pattern in find:
@@ -112,7 +114,7 @@ def parse_item(raw: Any, position: int, where: str) -> ManualItem:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", item_id):
         raise RubricError(f"{where}: id {item_id!r} may hold only letters, digits, '.', '_' and '-'")
     return ManualItem(id=item_id, text=text, points=points, find=find, rubric=tuple(levels),
-                      curve=str(raw.get("curve", "")))
+                      curve=str(raw.get("curve", DEFAULTS["curve"])))
 
 
 def parse_manual_review(raw: Any, where: str) -> tuple[ManualItem, ...]:

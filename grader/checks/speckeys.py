@@ -285,4 +285,18 @@ def markdown() -> str:
     lines += _table("Top of spec.toml", SPEC_KEYS)
     lines += _table("[functions.NAME]", FUNCTION_FIELDS)
     lines += _table("[[check]]", CHECK_FIELDS)
+    lines += _manual_table()
     return "\n".join(lines + [MARKDOWN_END])
+
+
+def _manual_table() -> list[str]:
+    """The keys of a [[manual_review]] table, from ManualItem's fields (grader/checks/rubric.py)."""
+    from dataclasses import MISSING
+
+    from grader.checks.rubric import ManualItem
+
+    rows = ["**[[manual_review]]** (or a plain string: the text alone)", "", "| key | default | meaning |", "|---|---|---|"]
+    for f in fields(ManualItem):
+        default = "required" if f.name == "text" else ("from the text" if f.name in ("id", "find") or f.default is MISSING else f"`{json.dumps(list(f.default) if isinstance(f.default, tuple) else f.default)}`")
+        rows.append(f"| `{f.name}` | {default} | {f.metadata['doc'].replace('|', '/')} |")
+    return rows + [""]
