@@ -174,8 +174,8 @@ def cmd_grade(args) -> int:
         print(f"regraded {len(names)}: {why}: {shown}")
     if args.dry_run:
         return 0
-    graded = [r for r in outcome.results if r.submission in set(outcome.graded)]
-    print(summary_text(graded, str(outdir), outcome.wall_seconds, outcome.durations))
+    graded = sum(r.submission in set(outcome.graded) for r in outcome.results)
+    print(summary_text(outcome.results, str(outdir), outcome.wall_seconds, outcome.durations, graded=graded))
     if outcome.internal_errors:
         print(f"grader: {len(outcome.internal_errors)} submission(s) NOT graded because of a fault of the grader or "
               "this machine (nothing recorded; run the same command again to grade them):", file=sys.stderr)

@@ -85,3 +85,21 @@ def test_a_changed_submission_is_regraded_and_history_kept(graded_class, tmp_pat
     with sqlite3.connect(outdir / "gradebook.sqlite") as db:
         runs = db.execute("select count(*) from runs where submission = 'ben'").fetchone()[0]
     assert runs == 2
+
+
+def test_after_an_incremental_run_the_terminal_and_the_overview_tell_the_same_class(tmp_path):
+    import re
+
+    work, outdir = tmp_path / "class", tmp_path / "out"
+    work.mkdir()
+    shutil.copytree(EXAMPLES / "eve", work / "eve")  # a corrupt file: 0, and a person must look
+    cmd = [sys.executable, "-m", "grader", "grade", str(work), "-a", "shallow-backprop", "-o", str(outdir), "--cell-timeout", "5",
+           "--sandbox", "none"]
+    subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, check=True)
+    shutil.copytree(EXAMPLES / "ada", work / "ada")  # full marks, handed in later
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, check=True)
+    assert "Graded 1 notebook " in second.stdout and "1 kept from earlier runs" in second.stdout
+    shown = float(re.search(r"Mean score ([\d.]+)", second.stdout).group(1))
+    overview = float(re.search(r'id="mean" data-value="([\d.]+)"', (outdir / "index.html").read_text()).group(1))
+    assert shown == pytest.approx(overview, abs=0.01) == 24  # (48 + 0) / 2, not ada's 48 alone
+    assert "Failed to run: 1: eve" in second.stdout and "Need a person: 1: eve" in second.stdout

@@ -342,3 +342,31 @@ def test_summary_text_edge_cases(results, expected):
     if results is None:
         results = [result_from_dict(json.loads((RESULTS_DIR / "full_marks.json").read_text()))]
     assert expected in summary_text(results, "out", 1.0, {})
+
+
+# ---------------------------------------------------------------- manual items not read yet
+
+def _manual(reviewed: dict[str, float]):
+    from grader.checks.rubric import ManualItem
+    from grader.outputs.gradebook import ManualEntry
+    from grader.outputs.manual import ManualGrade
+
+    items = (ManualItem("q8", "Q8: a derivation", 2.0), ManualItem("q9", "Q9: another", 3.0))
+    entries = {k: ManualEntry(1, "a", "s", k, v, "seen", "ta", "now") for k, v in reviewed.items()}
+    return ManualGrade(items, entries)
+
+
+def test_an_unread_answer_is_not_graded_yet_in_canvas_and_gradescope_never_a_zero(tmp_path):
+    result = all_results()[0]
+    partly, fully = _manual({"q8": 2.0}), _manual({"q8": 2.0, "q9": 1.0})
+    for grade, expected in ((partly, ""), (fully, result.score + 3.0)):
+        write_canvas_csv([result], tmp_path / "canvas.csv", "HW 1", 50, manual={result.submission: grade})
+        rows = read_canvas(tmp_path / "canvas.csv")
+        assert float(rows[1][5]) == 55  # the assignment's whole maximum
+        assert rows[2][5] == (expected if expected == "" else rows[2][5]) and (expected == "" or float(rows[2][5]) == pytest.approx(expected))
+    tests = {t["name"]: t for t in gradescope_results(result, manual=partly)["tests"]}
+    unread = tests["Read by a person: Q9: another"]
+    assert "score" not in unread and "status" not in unread and unread["max_score"] == 3
+    assert "not graded yet" in unread["output"].lower()
+    read = tests["Read by a person: Q8: a derivation"]
+    assert read["score"] == 2 and read["status"] == "passed"

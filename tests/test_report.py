@@ -453,3 +453,15 @@ def test_batch_summary_says_how_many_need_a_person():
     line = next(line for line in text.splitlines() if line.startswith("Need a person"))
     assert line.startswith("Need a person: 2: ") and "erin (off-template, renamed)" in line
     assert "Need a person: 0" in summary_text(all_results(), "out", 1.0, {})
+
+
+def test_a_file_that_is_no_notebook_is_never_said_to_have_run_without_error(tmp_path):
+    from grader.checks.spec import load_spec
+    from grader.pipeline.grade import Grader
+
+    result = Grader(load_spec("shallow-backprop")).invalid(tmp_path / "eve.ipynb", "not a notebook (invalid JSON at line 1)")
+    text = re.sub(r"<[^>]+>", " ", render_report(result))
+    assert "Every cell ran without error" not in text
+    assert "could not be read as a notebook" in text
+    ok = next(r for r in all_results() if r.execution.status == "ok" and not r.execution.cells)
+    assert "Every cell ran without error" in render_report(ok)

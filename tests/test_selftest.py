@@ -66,18 +66,15 @@ def test_selftest_fails_when_a_mistake_goes_unnoticed(tmp_path, monkeypatch):
 # Run inside the released kit, with the kit's folder as its only code: each case's definitions in a
 # fresh namespace (as the grader's definitions-only run of a banked mistake), then every public check.
 KIT_DRIVER = """
-import json, sys
+import io, json, sys
+from nncheck.kitcli import make_shell, run_notebook
 from nncheck.kitcore import run_checks
 from nncheck.kitpack import find_pack
 pack = find_pack(sys.argv[3])
 out = {}
 for label, cells in json.load(open(sys.argv[1])).items():
-    namespace = {"__name__": "__main__"}
-    for source in cells:
-        try:
-            exec(compile(source, label, "exec"), namespace)
-        except Exception:
-            pass
+    make_shell().reset(new_session=False)  # the kit's own IPython shell, emptied between cases
+    namespace, _ = run_notebook(cells, 30, out=io.StringIO())
     out[label] = {r.name: {"status": r.status, "diagnosis": r.diagnosis, "score": r.score, "output": r.output}
                   for r in run_checks(None, namespace, pack).results}
 json.dump(out, open(sys.argv[2], "w"))

@@ -122,8 +122,11 @@ def canvas_rows(results: Sequence[Result], assignment_name: str, points_possible
     rows: list[list[Any]] = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment_name],
                              ["Points Possible", "", "", "", "", _number(points_possible)]]
     for result in sorted(results, key=lambda r: r.submission):
-        extra = manual[result.submission].points if manual is not None else 0.0
-        rows.append([result.submission, "", "", result.submission, "", _number(result.score + extra)])
+        grade = manual[result.submission] if manual is not None else None
+        if grade is not None and grade.unreviewed:  # not 0 of the total: an empty cell is "not graded yet" in Canvas
+            rows.append([result.submission, "", "", result.submission, "", ""])
+            continue
+        rows.append([result.submission, "", "", result.submission, "", _number(result.score + (grade.points if grade else 0.0))])
     return rows
 
 
@@ -137,8 +140,10 @@ def write_canvas_csv(results: Sequence[Result], path: str | os.PathLike[str], as
     "Student" (display only); ID, SIS User ID and Section are left empty. Name the assignment
     column "Title (12345)" with the Canvas assignment id to update an existing assignment;
     any other title creates a new one. Plain UTF-8 without a BOM, as Canvas exports it.
-    With `manual`, the score is automatic + manual points (Canvas would import any extra
-    column as another assignment, so what is unreviewed is listed in grades.csv only).
+    With `manual`, the score is automatic + manual points out of both maxima, and a student with
+    an item not reviewed yet has an empty cell (Canvas: not graded), never a total that counts the
+    unread answers as 0. Canvas would import any extra column as another assignment, so what is
+    unreviewed is listed in grades.csv only.
     """
     write_atomic(path, _csv_text(canvas_rows(results, assignment_name, points_possible, manual)))
 
@@ -181,15 +186,14 @@ def _manual_tests(grade: Any) -> list[dict[str, Any]]:
     for item in grade.items:
         entry = grade.entries.get(item.id)
         reviewed = grade.reviewed(item.id)
-        tests.append({
-            "name": f"Read by a person: {item.text}",
-            "score": _number(entry.points if reviewed else 0.0),
-            "max_score": _number(item.points),
-            "status": "passed" if reviewed and entry.points >= item.points else "failed",
-            "output": (entry.comment if entry and entry.comment else "") if reviewed else "Not reviewed yet.",
-            "output_format": "text",
-            "visibility": "visible",
-        })
+        test = {"name": f"Read by a person: {item.text}", "max_score": _number(item.points),
+                "output_format": "text", "visibility": "visible"}
+        if reviewed:
+            test.update(score=_number(entry.points), status="passed" if entry.points >= item.points else "failed",
+                        output=entry.comment if entry and entry.comment else "")
+        else:  # no score and no status: Gradescope shows it as not graded, never as a failed 0
+            test["output"] = "Not graded yet: a person reads this answer; its points are not in the score yet."
+        tests.append(test)
     return tests
 
 
@@ -201,7 +205,8 @@ def gradescope_results(result: Result, visibility: str = "visible", manual: Any 
     """The Gradescope autograder results.json for one Result.
 
     Top-level `score` is the Result's score (it overrides the sum of tests); each test has
-    name, score, max_score, status ("passed" or "failed": Gradescope knows no other), output
+    name, score, max_score, status ("passed" or "failed": Gradescope knows no other; a manual item not
+    reviewed yet has neither score nor status, which Gradescope shows as not graded), output
     (text) and visibility (the spec's, in Gradescope's words: a hidden check is never shown to
     the student, an after_due one after the deadline). stdout stays hidden: it may hold student prints. Integrity flags
     go to `extra_data`, which Gradescope stores but never shows to the student.

@@ -97,11 +97,17 @@ def _points(x: float) -> str:
 
 
 def summary_text(results: Sequence[Result], outdir: str | os.PathLike[str], wall_seconds: float,
-                 durations: Mapping[str, float]) -> str:
-    """The end-of-batch summary: counts, scores, the slowest notebooks, where the output is."""
+                 durations: Mapping[str, float], graded: int | None = None) -> str:
+    """The end-of-batch summary: counts, scores, the slowest notebooks, where the output is.
+
+    `results` is the class as the overview shows it (this run's and those kept from earlier runs), so
+    the terminal and the overview never disagree; `graded` says how many of them this run graded."""
     outdir = os.fspath(outdir)
     failed = [r for r in results if r.execution.status in FAILED_TO_RUN]
-    lines = [f"Graded {len(results)} notebook{'s' if len(results) != 1 else ''} in {wall_seconds:.1f} s."]
+    graded = len(results) if graded is None else graded
+    kept = len(results) - graded
+    lines = [f"Graded {graded} notebook{'s' if graded != 1 else ''} in {wall_seconds:.1f} s."
+             + (f" The class below is {len(results)}, with {kept} kept from earlier runs (as in the overview)." if kept > 0 else "")]
     if failed:
         names = ", ".join(f"{r.submission} ({r.execution.status})" for r in failed[:5])
         more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
