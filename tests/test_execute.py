@@ -284,3 +284,17 @@ def test_the_reference_source_is_unreadable_in_every_isolation(mode):
     _, _, probe = run(cells, mode=mode)
     assert probe.status == "ok"
     assert probe.value["return"] == -1
+
+
+@pytest.mark.parametrize("mode", isolation_params())
+def test_a_traceback_shows_the_students_code_never_the_graders_files_or_install(mode):
+    import sys
+
+    import IPython
+
+    outcomes, _, _ = run(["import numpy as np\ndef f(x):\n    return np.reshape(x, (7, 7))", "f(np.zeros(10))"], mode=mode)
+    text = outcomes[1].traceback
+    assert "return np.reshape(x, (7, 7))" in text and "cannot reshape array of size 10" in text
+    assert "site-packages/numpy" in text  # the library's own frame stays, by its place in the install
+    for machine in (sys.prefix, sys.base_prefix, os.path.dirname(IPython.__file__), "worker", "/grader/"):
+        assert machine not in text, machine

@@ -133,8 +133,42 @@ def error_text(exc: BaseException) -> str:
     return f"{name}: {message[0][:300]}" if message else name
 
 
+def _harness_folders() -> tuple[str, ...]:
+    """Folders whose frames are the grader's machinery, not the student's code: IPython and this one."""
+    import IPython
+
+    return (os.path.dirname(IPython.__file__) + os.sep, os.path.dirname(os.path.abspath(__file__)) + os.sep)
+
+
+def _student_frames(te: traceback.TracebackException, harness: tuple[str, ...], seen: set) -> None:
+    """Drop the harness's frames and shorten library paths, in this exception and those it chains to."""
+    if id(te) in seen:
+        return
+    seen.add(id(te))
+    kept = []
+    for frame in te.stack:
+        if frame.filename.startswith(harness):
+            continue
+        for marker in ("site-packages" + os.sep, "lib" + os.sep + "python"):
+            if marker in frame.filename:  # a library's frame: its path inside the install, not the machine's
+                frame.filename = "..." + os.sep + frame.filename[frame.filename.index(marker):]
+                break
+        kept.append(frame)
+    te.stack = traceback.StackSummary.from_list(kept)
+    for chained in (te.__cause__, te.__context__):
+        if chained is not None:
+            _student_frames(chained, harness, seen)
+
+
 def traceback_tail(exc: BaseException, lines: int = 12) -> str:
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    """The last lines of a traceback that shows the student's code and the libraries it called, never
+    the grader's own files or where Python is installed on the grading machine."""
+    try:
+        te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+        _student_frames(te, _harness_folders(), set())
+        text = "".join(te.format())
+    except BaseException:  # an exception whose formatting fails: its name is enough
+        text = error_text(exc)
     tail = text.strip().splitlines()[-lines:]
     return "\n".join(tail)
 
