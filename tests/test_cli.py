@@ -140,3 +140,14 @@ def test_no_assignment_found_is_one_line_and_exit_2(monkeypatch, tmp_path, capsy
         assert cli.main(command) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "no assignment found" in err[0]
+
+
+def test_a_notebook_without_cell_ids_prints_no_library_warning(tmp_path):
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},  # 4.5 requires cell ids; this one has none
+          "cells": [{"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [], "execution_count": None}]}
+    (tmp_path / "class" / "ana").mkdir(parents=True)
+    (tmp_path / "class" / "ana" / "hw.ipynb").write_text(json.dumps(nb))
+    run = subprocess.run([sys.executable, "-W", "default", "-m", "grader", "grade", str(tmp_path / "class"), "-a", "shallow-backprop",
+                          "-o", str(tmp_path / "out"), "--sandbox", "none"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert "Warning" not in run.stderr and "nbformat" not in run.stderr, run.stderr

@@ -19,6 +19,7 @@ import binascii
 import functools
 import html
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -230,7 +231,9 @@ def read_answers(notebook: str | Path, items: Sequence[ManualItem], folder: Path
     from grader.notebook.load import NotebookError, read_submission
 
     try:  # a regular file only, never through a link, never blocking
-        nb = nbformat.reads(read_submission(path, follow_symlinks=False).decode("utf-8", "replace"), as_version=4)
+        with warnings.catch_warnings():  # nbformat's warnings on a student's file are not the instructor's to read
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(read_submission(path, follow_symlinks=False).decode("utf-8", "replace"), as_version=4)
     except NotebookError as exc:
         if exc.reason == "file not found":
             return Answers((), {}, f"{path}: the notebook is not here any more")
