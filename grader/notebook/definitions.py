@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import difflib
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -74,6 +76,60 @@ def _params(args: ast.arguments) -> tuple[str, ...]:
 def _segment(node: ast.stmt, lines: list[str]) -> str:
     first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
     return textwrap.dedent("\n".join(lines[first - 1:node.end_lineno]))
+
+
+def module_variables(nb: Notebook) -> dict[str, int]:
+    """Names the notebook assigns at the top level (data, not functions), each with the first cell that does."""
+    found: dict[str, int] = {}
+    for cell in nb.code_cells():
+        _, tree, _, _ = parse_cell(cell.source)
+        for node in _module_level(tree.body) if tree is not None else ():
+            targets = (node.targets if isinstance(node, ast.Assign) else [node.target]
+                       if isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For)) else [])
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        found.setdefault(name.id, cell.index)
+    return found
+
+
+def free_names(source: str, params: tuple[str, ...]) -> tuple[str, ...]:
+    """Names a definition's body reads that it neither takes nor assigns, nor are builtins, in order."""
+    try:
+        node = ast.parse(textwrap.dedent(source)).body[0]
+    except (SyntaxError, ValueError, IndexError, RecursionError):
+        return ()
+    declared = {n for stmt in ast.walk(node) if isinstance(stmt, ast.Global) for n in stmt.names}
+    stored = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))} - declared
+    local = stored | set(params) | {p.lstrip("*") for p in params}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        local |= {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+    reads: list[str] = []
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in local and not hasattr(builtins, n.id) and n.id not in reads:
+            reads.append(n.id)
+    return tuple(reads)
+
+
+def globals_in_place_of_params(definition: Definition, variables: dict[str, int]) -> list[tuple[str, str]]:
+    """(global, parameter) pairs where the body never reads a parameter but reads a notebook variable named like it
+    (`x` or `x_train` for `X`): the function computes on the notebook's data, not on what it is given."""
+    reads = free_names(definition.source, definition.params)
+    try:
+        loaded = {n.id for n in ast.walk(ast.parse(textwrap.dedent(definition.source))) if isinstance(n, ast.Name)}
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    unused = [p for p in definition.params if p != "self" and not p.startswith("*") and p not in loaded]
+    pairs = []
+    for name in reads:
+        if name not in variables:
+            continue
+        for param in unused:
+            a, b = re.sub(r"[^a-z]", "", name.lower()), re.sub(r"[^a-z]", "", param.lower())
+            if a and b and (a == b or (len(b) <= 2 and a.startswith(b)) or (len(a) <= 2 and b.startswith(a))):
+                pairs.append((name, param))
+                break
+    return pairs
 
 
 def close_names(wanted: str, params: tuple[str, ...] | None, defined: dict[str, list[Definition]]) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from grader.checks.judging import Decision, decide
 from grader.checks.spec import Spec
 from grader.notebook.cells import unparsable_cells
-from grader.notebook.definitions import close_names
+from grader.notebook.definitions import close_names, globals_in_place_of_params, module_variables
 from grader.notebook.load import Notebook
 from grader.result import CellOutcome, TestResult
 from grader.scoring.attempts import Attempt
@@ -30,6 +30,7 @@ class Feedback:
 
     def __post_init__(self) -> None:
         self.unexplained = {fn.name for fn in self.spec.functions}
+        self.variables = module_variables(self.notebook) if self.notebook else {}  # the notebook's top-level data
 
     def test_result(self, probe: Probe, attempt: Attempt, helper_note: str) -> TestResult:
         """The check's TestResult: points from `decide`, then the feedback lines."""
@@ -52,6 +53,8 @@ class Feedback:
         if attempt.found_as:
             call = call.replace(f"{check.function}(", f"{attempt.found_as}(", 1)
         lines = self.lines(probe, attempt, decision, call, helper_note, credit[1] if credit else "", redefinition)
+        if not verdict.passed:
+            lines.append(self.global_note(check.function, attempt))
         details = dict(verdict.details, call=call)
         if attempt.found_as:
             details["found_as"] = attempt.found_as
@@ -91,6 +94,16 @@ class Feedback:
         if check.note:
             lines.append(check.note)
         return lines
+
+    def global_note(self, name: str, attempt: Attempt) -> str:
+        """Why a function that computes on the notebook's globals fails on the inputs it is given."""
+        definitions = self.defined.get(attempt.found_as or name, [])
+        chosen = [d for d in definitions if d.cell == attempt.call.get("definition")] or definitions[-1:]
+        pairs = globals_in_place_of_params(chosen[0], self.variables) if chosen else []
+        said = {param: variable for variable, param in reversed(pairs)}  # the first global named like each parameter
+        return "; ".join(f"{name} never uses its parameter `{param}` but reads the notebook's global `{variable}` (set in cell "
+                         f"{self.variables[variable]}): it computes on the notebook's data, not on the inputs it is given"
+                         for param, variable in said.items())
 
     def other_signature(self, name: str) -> bool:
         """Whether the last definition of `name` has parameters other than the handout's."""

@@ -18,7 +18,6 @@ This module is pure (no calls): the recipes and the payload they make.
 from __future__ import annotations
 
 import ast
-import builtins
 import itertools
 import re
 import textwrap
@@ -26,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from grader.notebook.definitions import free_names
 
 # Words that mean a spec parameter (one token of the student's name, or the whole name without "_").
 SYNONYMS: dict[str, frozenset[str]] = {
@@ -125,14 +126,7 @@ def signature(source: str, params: tuple[str, ...]) -> Signature:
     positional = [a.arg for a in node.args.posonlyargs + node.args.args]
     with_default = set(positional[len(positional) - len(node.args.defaults):]) if node.args.defaults else set()
     with_default |= {a.arg for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults) if d is not None}
-    declared = {n for stmt in ast.walk(node) if isinstance(stmt, ast.Global) for n in stmt.names}
-    stored = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))} - declared
-    local = stored | set(params) | {p.lstrip("*") for p in params}
-    reads = []
-    for n in ast.walk(node):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in local and not hasattr(builtins, n.id) and n.id not in reads:
-            reads.append(n.id)
-    return Signature(plain, frozenset(p for p in plain if p not in with_default), tuple(reads))
+    return Signature(plain, frozenset(p for p in plain if p not in with_default), free_names(source, params))
 
 
 def _assign(params: tuple[str, ...], choices: dict[str, Source], labels: dict[str, Source]) -> dict[str, Source]:
