@@ -140,3 +140,9 @@ def test_what_the_handout_does_not_ask_is_reported_but_not_charged():
     result = result_for("ffnn-pure-numpy/mnist_folder_lists_crash_after_training.py")
     returns = [t for t in result.tests if "returns the list of test errors" in t.name]
     assert len(returns) == 2 and all(t.max_score == 0 for t in returns)
+
+
+def test_a_method_that_reads_a_global_in_place_of_its_argument_is_told_so():
+    result = result_for("digits-logreg-mlp/grad_loss_reads_global_sample.py")
+    failed = [t for t in _tests_of(result, "NeuralNet.grad_loss") if t.max_score > 0]
+    assert failed and all("never uses its parameter `x_sample` but reads the notebook's global `x`" in t.output for t in failed)
