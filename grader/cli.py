@@ -204,6 +204,7 @@ def cmd_export(args) -> int:
     from grader.batch.runner import similar_pairs
     from grader.outputs.files import output_paths, write_class_outputs
     from grader.outputs.gradebook import Gradebook
+    from grader.outputs.classflags import without_common_copy_flags
     from grader.outputs.manual import grades_from_book
 
     outdir = Path(args.outdir)
@@ -213,7 +214,7 @@ def cmd_export(args) -> int:
     with Gradebook(outdir / "gradebook.sqlite") as book:
         for assignment in book.assignments():
             spec = given if given is not None and given.id == assignment else load_spec_or_usage(assignment)
-            results = book.current_results(assignment)
+            results = without_common_copy_flags(book.current_results(assignment))  # judged against the class
             manual = grades_from_book(book, spec.id, spec.manual_items, [r.submission for r in results])
             if args.format in ("all", "gradescope"):
                 for result in results:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from grader.batch.assignment import AssignmentMismatch, AssignmentRef
 from grader.batch.intake import Intake, Submission, collect as intake_collect
+from grader.outputs.classflags import without_common_copy_flags
 from grader.outputs.files import output_paths, write_class_outputs, write_outputs
 from grader.result import Attention, Result, result_from_dict
 
@@ -167,10 +168,21 @@ def run_batch(paths, spec, options, outdir: Path, workers: int = 1, force: bool 
                 outcome.graded.append(result.submission)
                 outcome.durations[result.submission] = seconds
                 progress.advance(result.submission, f"{result.score:g}/{result.max_score:g}", seconds)
-        outcome.results = [r for r in book.current_results(spec.id)]
+        outcome.results = judged_by_class(book.current_results(spec.id), outdir)
     write_class_outputs(outcome.results, outdir, spec, similar_pairs=similar_pairs(outcome.results, spec))
     outcome.wall_seconds = time.perf_counter() - started
     return outcome
+
+
+def judged_by_class(current: list[Result], outdir: Path) -> list[Result]:
+    """The class's results with copy flags judged against the class; a result that changes is written again
+    (its report and Gradescope file lose the flag too), once."""
+    judged = without_common_copy_flags(current)
+    for before, after in zip(current, judged):
+        written = output_paths(outdir, after.submission)["json"]
+        if after is not before and (not written.exists() or written.read_text() != after.to_json()):
+            write_outputs(after, outdir)
+    return judged
 
 
 def read_intake(paths, outdir: Path, spec) -> Intake:

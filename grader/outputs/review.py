@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from grader.outputs.classflags import without_common_copy_flags
 from grader.outputs.gradebook import Gradebook, ManualConflict
 from grader.outputs.manual import ManualGrade, grades_from_book
 from grader.outputs.formatting import fmt_points
@@ -66,7 +67,7 @@ class ReviewApp:
     # ------------------------------------------------------------ data
 
     def results(self) -> dict[str, Any]:
-        return {r.submission: r for r in self.book.current_results(self.spec.id)}
+        return {r.submission: r for r in without_common_copy_flags(self.book.current_results(self.spec.id))}
 
     def grades(self, submissions: list[str]) -> dict[str, ManualGrade]:
         return grades_from_book(self.book, self.spec.id, self.spec.manual_items, submissions)
