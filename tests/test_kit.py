@@ -291,3 +291,33 @@ def test_grader_check_student_prints_no_flags_and_no_hidden_checks(capsys, tmp_p
     assert not any(c.name in out for c in spec.checks if not c.visible)
     written = json.loads((tmp_path / "r.json").read_text())
     assert written["integrity"] == [] and {t["visibility"] for t in written["tests"]} == {"visible"}
+
+
+def test_the_kit_and_the_report_number_a_failing_cell_alike(kits, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import nbformat
+
+    from grader.checks.spec import load_spec
+    from grader.pipeline.grade import Grader, Options
+    from grader.run.sandbox import Limits, SandboxConfig
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Lab"), nbformat.v4.new_code_cell("import numpy as np"),
+                nbformat.v4.new_markdown_cell("Task 1"), nbformat.v4.new_code_cell("undefined_name + 1"),
+                nbformat.v4.new_code_cell("x = 2")]
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(nb, path)
+    kit = kits["shallow-backprop"]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(kit), "MPLBACKEND": "Agg", "HOME": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-m", "nncheck", str(path), "--json", str(tmp_path / "kit.json"),
+                          "--pack", str(next(kit.glob("*.checks.json")))], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "  cell 3: NameError" in run.stdout
+    kit_cells = [c["index"] for c in json.loads((tmp_path / "kit.json").read_text())["cells"]]
+    options = Options(limits=Limits(cell_timeout=10, notebook_timeout=60), sandbox=SandboxConfig(mode="none"))
+    graded = [c.index for c in Grader(load_spec("shallow-backprop"), options).grade(path).execution.cells]
+    assert kit_cells == graded == [3]

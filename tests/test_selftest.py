@@ -74,7 +74,7 @@ pack = find_pack(sys.argv[3])
 out = {}
 for label, cells in json.load(open(sys.argv[1])).items():
     make_shell().reset(new_session=False)  # the kit's own IPython shell, emptied between cases
-    namespace, _ = run_notebook(cells, 30, out=io.StringIO())
+    namespace, _ = run_notebook(list(enumerate(cells)), 30, out=io.StringIO())
     out[label] = {r.name: {"status": r.status, "diagnosis": r.diagnosis, "score": r.score, "output": r.output}
                   for r in run_checks(None, namespace, pack).results}
 json.dump(out, open(sys.argv[2], "w"))

@@ -24,14 +24,18 @@ from grader.kit.kitcore import run_checks
 from grader.kit.kitpack import KitError, Pack, find_pack
 
 
-def notebook_cells(path: Path) -> tuple[list[str], dict]:
-    """Code cells' sources and the notebook's metadata (a .py export: cells split at `# %%` / `# In[`)."""
+def notebook_cells(path: Path) -> tuple[list[tuple[int, str]], dict]:
+    """Code cells as (number, source), and the notebook's metadata (a .py export: cells split at `# %%` / `# In[`).
+
+    A cell's number is its position among all the notebook's cells, markdown included, counted from 0:
+    the grader's report says "cell 7" of the same cell."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".py":
-        return [c for c in re.split(r"^# (?:%%|In\[[^\]]*\]:?).*$", text, flags=re.M) if c.strip()], {}
+        chunks = [c for c in re.split(r"^# (?:%%|In\[[^\]]*\]:?).*$", text, flags=re.M) if c.strip()]
+        return list(enumerate(chunks)), {}
     nb = json.loads(text)
-    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
-    return ["".join(c["source"]) if isinstance(c.get("source"), list) else c.get("source", "") for c in cells], nb.get("metadata", {})
+    return [(number, "".join(c["source"]) if isinstance(c.get("source"), list) else c.get("source", ""))
+            for number, c in enumerate(nb.get("cells", [])) if c.get("cell_type") == "code"], nb.get("metadata", {})
 
 
 def make_shell():
@@ -50,11 +54,11 @@ def make_shell():
     return shell
 
 
-def run_notebook(cells: list[str], cell_timeout: float, out=sys.stdout) -> tuple[dict, list[tuple[int, str]]]:
-    """Run the cells in order; returns the namespace and the (cell number, error) of cells that failed."""
+def run_notebook(cells: list[tuple[int, str]], cell_timeout: float, out=sys.stdout) -> tuple[dict, list[tuple[int, str]]]:
+    """Run the (number, source) cells in order; returns the namespace and the (cell number, error) of cells that failed."""
     shell = make_shell()
     failed = []
-    for number, source in enumerate(cells, 1):
+    for number, source in cells:
         error = None
         try:
             with time_limit(cell_timeout), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -124,6 +128,6 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"\nCells that did not run cleanly ({len(failed)}):")
         for number, error in failed[:12]:
-            print(f"  code cell {number}: {error}")
+            print(f"  cell {number}: {error}")
     print(f"\n(notebook ran in {ran:.1f} s; checks took {time.perf_counter() - started - ran:.2f} s)")
     return 0
