@@ -208,3 +208,32 @@ def test_a_check_that_leaves_keys_out_gets_the_declared_defaults(tmp_path):
             assert getattr(bare, name) == declared.default, name
     assert bare.seed == len(spec.checks) - 1  # the check's position
     assert (spec.version, spec.handout != "", spec.data_files) == ("1", True, SPEC_KEYS["data_files"].default)
+
+
+# Every default grading uses, written out once more on purpose: a change to any of them must be a
+# decision (this test goes red), never a side effect of an edit elsewhere (issue 21 item 2).
+PINNED_CHECK = {"let": {}, "args": (), "kwargs": {}, "init": (), "attrs": {}, "globals": {}, "read_globals": (), "read_attrs": (),
+                "compare": ("return",), "call_seed": None, "repeat": 1, "rtol": 1e-06, "atol": 1e-08, "dtype": "float",
+                "timeout": None, "accept": (), "partial": {}, "reference": None, "ref_args": None, "note": "",
+                "visibility": "visible", "optional": False}
+PINNED_FUNCTION = {"helpers": (), "params": (), "returns": (), "given": False, "description": "", "open_return": (), "variants": (),
+                   "rename_credit": 1.0, "globals": (), "takes_results_of": ()}
+PINNED_TOP = {"version": "1", "identify": (), "manual_review": (), "data_files": (), "handout": "", "functions": {}, "check": []}
+PINNED_LIMITS = {"cell_timeout": 60.0, "notebook_timeout": 600.0, "call_timeout": 30.0, "memory_bytes": 2 * 1024**3, "output_chars": 20_000,
+                 "file_bytes": 256 * 1024**2, "scratch_bytes": 512 * 1024**2, "processes": 64, "message_bytes": 64 * 1024**2,
+                 "helper_calls": 2000, "helper_seconds": 10.0}
+PINNED_MANUAL = {"points": 0.0, "find": (), "rubric": (), "curve": ""}
+
+
+def test_every_default_grading_uses_is_pinned():
+    from grader.checks.rubric import DEFAULTS as MANUAL_DEFAULTS
+    from grader.run.sandbox import Limits
+
+    declared = lambda table: {k: v.default for k, v in table.items() if v.default is not NO_DEFAULT}  # noqa: E731
+    assert declared(CHECK_FIELDS) == PINNED_CHECK
+    assert declared(FUNCTION_FIELDS) == PINNED_FUNCTION
+    assert declared(SPEC_KEYS) == PINNED_TOP
+    assert {f.name: f.default for f in dataclasses.fields(Limits)} == PINNED_LIMITS
+    assert MANUAL_DEFAULTS == PINNED_MANUAL
+    check = Check(name="c", function="f", points=1.0, seed=0)  # and what a parsed check really gets
+    assert {k: getattr(check, k) for k in PINNED_CHECK} == PINNED_CHECK
