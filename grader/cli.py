@@ -296,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed its one-line usage error
         return 2 if exc.code else 0
+    if os.geteuid() != 0 and sys.platform.startswith("linux"):
+        from grader.run.privilege import undumpable
+
+        undumpable()  # notebooks graded without a uid of their own must not read this process's environment
     if getattr(args, "assignments", None):  # before the course's own folders are searched by id, everywhere
         os.environ["GRADER_ASSIGNMENTS"] = os.pathsep.join(
             [str(Path(p).resolve()) for p in args.assignments] + [p for p in os.environ.get("GRADER_ASSIGNMENTS", "").split(os.pathsep) if p])

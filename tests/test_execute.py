@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import isolation_params
+from conftest import cold_start, isolation_params
 
 from grader.run import sandbox
 from grader.run.execute import HelperPolicy, Session, probe_bwrap
@@ -273,7 +273,7 @@ def test_a_notebook_module_named_like_a_staged_sibling_is_the_notebooks_own():
         assert not staged_privilege, mode  # no privilege.py in the notebook's folder: the import fails, not ours
 
 
-@pytest.mark.parametrize("mode", isolation_params())
+@pytest.mark.parametrize("mode", isolation_params(cold=True))
 def test_the_reference_source_is_unreadable_in_every_isolation(mode):
     """Not only under bubblewrap: the cold root path hides the checkout too (a non-root grader cannot)."""
     if mode == "none" and os.geteuid() != 0:
@@ -281,7 +281,8 @@ def test_the_reference_source_is_unreadable_in_every_isolation(mode):
     source = sandbox.PROJECT_ROOT / "reference" / "shallow_backprop.py"
     assert source.exists()
     cells = [f"def probe():\n    try:\n        return len(open({str(source)!r}).read())\n    except OSError:\n        return -1"]
-    _, _, probe = run(cells, mode=mode)
+    with cold_start(mode) as started:
+        _, _, probe = run(cells, mode=started)
     assert probe.status == "ok"
     assert probe.value["return"] == -1
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import isolation_params
+from conftest import cold_start, isolation_params
 
 from grader.run import sandbox
 from grader.run.execute import HelperPolicy, Session, probe_bwrap
@@ -51,15 +51,16 @@ def checkout_hash() -> str:
     return digest.hexdigest()
 
 
-@pytest.fixture(scope="module", params=isolation_params())
+@pytest.fixture(scope="module", params=isolation_params(cold=True))
 def grader(request, tmp_path_factory) -> Grader:
     decoy = tmp_path_factory.mktemp("decoy")
     (decoy / "authorized_keys").write_text("ssh-ed25519 AAAA honest@host\n")
     (decoy / "classmate.ipynb").write_text('{"cells": []}')
-    config = SandboxConfig(mode=request.param, hidden=(decoy,))
-    g = Grader(load_spec("shallow-backprop"), Options(limits=LIMITS, sandbox=config))
-    g.decoy = decoy
-    return g
+    with cold_start(request.param) as mode:  # bubblewrap's own launcher too, not only the warm process's
+        config = SandboxConfig(mode=mode, hidden=(decoy,))
+        g = Grader(load_spec("shallow-backprop"), Options(limits=LIMITS, sandbox=config))
+        g.decoy = decoy
+        yield g
 
 
 def grade(grader: Grader, tmp_path: Path, hostile: str):
@@ -305,6 +306,10 @@ def test_no_shared_folder_carries_marks_from_one_notebook_to_the_next(mode):
     reader = ["import os\ndef look(folders):\n    return [f for f in folders\n"
               "            if os.path.lexists(os.path.join(f, 'nn-grader-mark')) or os.path.lexists(os.path.join(f, 'nn-grader-link'))]"]
     isolation = "bwrap" if mode == "bwrap" else "rlimits"
+    for folder in folders:  # what an earlier run left here (a mutation run that this test caught) is not this run's
+        for name in ("nn-grader-mark", "nn-grader-link"):
+            if os.path.lexists(os.path.join(folder, name)):
+                os.unlink(os.path.join(folder, name))
     with Session(LIMITS, SandboxConfig(mode=mode), isolation=isolation) as first:
         first.run_cells(list(enumerate(writer)))
         planted = first.call({"function": "plant"}, {"args": [folders], "kwargs": {}}).value["return"]
@@ -421,3 +426,21 @@ def test_every_step_of_the_privilege_drop_is_checked():
         return False
 
     assert _in_child(regain_root) == 0
+
+
+def test_without_bubblewrap_a_notebook_may_signal_itself_only():
+    """No PID namespace without bubblewrap: notebooks of a batch share a uid (and a grader that is not root
+    shares its own), so kill(-1) would end them all. Each may signal itself only (tests/test_not_root.py
+    runs the whole batch as an unprivileged user)."""
+    from grader.run.execute import Session
+
+    probe = ("import os, errno, signal, threading\nseen = {}\nfor target in (-1, 0, 1, os.getppid()):\n"
+             "    try:\n        os.kill(target, 0)\n        seen[target] = 'sent'\n    except OSError as exc:\n"
+             "        seen[target] = errno.errorcode[exc.errno]\n"
+             "os.kill(os.getpid(), 0)\nsignal.pthread_kill(threading.get_ident(), 0)\n"
+             "def probe():\n    return sorted(seen.values())")
+    with Session(LIMITS, SandboxConfig(mode="none")) as other, Session(LIMITS, SandboxConfig(mode="none")) as session:
+        other.run_cells([(0, "x = 1")])  # another notebook of the batch, alive under the same uid
+        outcomes, _ = session.run_cells([(0, probe)])
+        assert outcomes[0].status == "ok", outcomes[0].error  # signalling itself and its threads still works
+        assert session.call({"function": "probe"}, {"args": [], "kwargs": {}}).value["return"] == ["EPERM"] * 4

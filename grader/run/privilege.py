@@ -10,6 +10,8 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import platform
+import struct
 
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 LAST_CAPABILITY = 63  # the kernel answers EINVAL past its own last capability
@@ -70,3 +72,65 @@ def drop_to(uid: int | None, always_drop_capabilities: bool = False) -> None:
     if uid is not None:
         become(uid)
     no_new_privs(libc)
+
+
+PR_SET_DUMPABLE = 4
+
+
+def undumpable(libc: ctypes.CDLL | None = None) -> None:
+    """This (grading) process's /proc files become root's: a notebook running under the same uid cannot read
+    its environment, memory or open files, nor ptrace it. Forks keep it; an exec'd notebook does not."""
+    libc = libc or _libc()
+    _checked(libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "not dumpable")
+
+
+# ---------------------------------------------------------------- signals: this process only
+
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+_LD_ABS, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06
+_ALLOW, _EPERM = 0x7FFF0000, 0x00050000 | errno.EPERM
+# machine -> (audit arch, syscalls whose first argument names the process to signal, syscalls never allowed)
+_SIGNAL_SYSCALLS = {
+    "x86_64": (0xC000003E, {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297},
+               {"tkill": 200, "pidfd_send_signal": 424}),
+    "aarch64": (0xC00000B7, {"kill": 129, "tgkill": 131, "rt_sigqueueinfo": 138, "rt_tgsigqueueinfo": 240},
+                {"tkill": 130, "pidfd_send_signal": 424}),
+}
+
+
+def _signal_filter(pid: int, arch: int, targeted: dict, forbidden: dict) -> bytes:
+    """A seccomp program: a signal may go to `pid` only; kill(-1), kill(0), another pid and x32 calls get EPERM."""
+    checks = list(targeted.values())
+    never = list(forbidden.values())
+    # 0 arch, 1 same arch?, 2 nr, 3 x32?, one jeq per syscall, allow, load arg0, is it pid?, allow, deny
+    allow_at = 4 + len(checks) + len(never)  # jumps are counted from the next instruction
+    check_at, deny_at = allow_at + 1, allow_at + 4
+    program = [(_LD_ABS, 0, 0, 4), (_JEQ, 0, allow_at - 2, arch), (_LD_ABS, 0, 0, 0),  # another ABI: not ours to judge
+               (_JGE, deny_at - 4, 0, 0x40000000)]  # x32 numbers of the same calls
+    for number in checks:
+        here = len(program)
+        program.append((_JEQ, check_at - here - 1, 0, number))
+    for number in never:
+        here = len(program)
+        program.append((_JEQ, deny_at - here - 1, 0, number))
+    program += [(_RET, 0, 0, _ALLOW), (_LD_ABS, 0, 0, 16), (_JEQ, 0, 1, pid & 0xFFFFFFFF), (_RET, 0, 0, _ALLOW), (_RET, 0, 0, _EPERM)]
+    return b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
+
+
+def signal_only_self(libc: ctypes.CDLL | None = None) -> bool:
+    """Let this process (and what it execs) send signals to itself only: a notebook that shares a uid with
+    the grader or with other notebooks cannot kill(-1) the batch. Needs no_new_privs first. False on a
+    machine whose syscall numbers are not known here (nothing installed); a failed install raises."""
+    known = _SIGNAL_SYSCALLS.get(platform.machine())
+    if known is None:
+        return False
+    code = _signal_filter(os.getpid(), *known)
+    buffer = ctypes.create_string_buffer(code, len(code))
+
+    class Program(ctypes.Structure):  # struct sock_fprog
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    program = Program(len(code) // 8, ctypes.addressof(buffer))
+    libc = libc or _libc()
+    _checked(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(program), 0, 0), "seccomp signal filter")
+    return True

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.run import confine, forkserver, sandbox
+from grader.run import confine, forkserver, privilege, sandbox
 from grader.run.channel import Channel, ChannelClosed, ChannelGarbage, ChannelTimeout
 
 START_TIMEOUT = 60.0  # seconds for Python, numpy and IPython to start in the sandbox
@@ -123,6 +123,8 @@ class Worker:
 
     def _spawn(self) -> None:
         assert self.staged is not None
+        if os.geteuid() != 0:  # the notebook may share our uid: our /proc files must not be its to read
+            privilege.undumpable()
         if self.launch is not None:
             self._cleanup_launch()
         if self.isolation == "bwrap":

@@ -311,7 +311,7 @@ def rlimits_launch(staged: Path, limits: Limits, config: SandboxConfig) -> Launc
         return Launch(
             argv=python_argv(INSIDE_WORKER),
             env=env,
-            preexec=confine.preexec(limits, uid=uid, namespace=_NamespacePlan(staged, hidden, limits.scratch_bytes)),
+            preexec=confine.preexec(limits, uid=uid, namespace=_NamespacePlan(staged, hidden, limits.scratch_bytes), own_signals_only=True),
             isolation="rlimits",
             containment=(f"resource limits; uid {uid}; private mount namespace (project, inputs and outputs hidden, "
                          f"{limits.scratch_bytes >> 20} MiB scratch); no network. Other users' readable files are readable."),
@@ -335,7 +335,7 @@ def rlimits_launch(staged: Path, limits: Limits, config: SandboxConfig) -> Launc
     return Launch(
         argv=python_argv(str(staged / "worker.py")),
         env=env,
-        preexec=confine.preexec(limits, uid=uid, cwd=str(workdir)),
+        preexec=confine.preexec(limits, uid=uid, cwd=str(workdir), own_signals_only=True),
         isolation="rlimits",
         containment=what,
         uid=uid,
