@@ -19,6 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (name, file, original text(s), mutated text(s), tests that must catch it)
 MUTATIONS = [
+    ("signals: a notebook without bubblewrap may signal any process of its uid", "grader/run/confine.py",
+     "                    privilege.signal_only_self(libc)\n", "                    pass\n",
+     "tests/test_trust.py::test_without_bubblewrap_a_notebook_may_signal_itself_only tests/test_not_root.py"),
+    ("proc: a non-root grader's environment readable by its notebooks", "grader/cli.py",
+     "        undumpable()  # notebooks graded", "        pass  # notebooks graded",
+     "tests/test_not_root.py::test_a_notebook_cannot_read_the_graders_environment"),
     ("helper: no budget on reference answers", "grader/run/execute.py",
      "        if policy.used >= policy.budget:", "        if False:",
      "tests/test_retry_limits.py"),
@@ -148,7 +154,7 @@ def run(name: str, file: str, old: str | list[str], new: str | list[str], tests:
     path.write_text(mutated)
     try:
         started = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", tests],
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests.split()],
                               cwd=ROOT, capture_output=True, text=True, timeout=900,
                               env={**os.environ, "PYTHONPATH": str(ROOT)})  # this checkout, not an installed copy
         seconds = time.perf_counter() - started
