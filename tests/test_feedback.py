@@ -32,3 +32,17 @@ def test_a_parameter_in_use_or_a_global_named_otherwise_is_no_such_case():
     assert globals_in_place_of_params(uses_both, {"x": 2}) == []  # it reads its X: no claim
     other = Definition("f", 3, ("a",), "def f(a):\n    return np.maximum(weights, 0)\n", 1)
     assert globals_in_place_of_params(other, {"weights": 1, "np": 0}) == []
+
+
+def test_when_the_retry_finds_the_functions_own_mistake_that_leads_beside_its_badge():
+    """ben (examples): update_shallow fails first on his relu's signature; with the reference relu it still
+    fails on a hard-coded size, which is its diagnosis. The text must lead with that, not with relu's error."""
+    options = Options(limits=Limits(cell_timeout=10, notebook_timeout=120), sandbox=SandboxConfig(mode="none"))
+    ben = next((Path(__file__).resolve().parent.parent / "examples" / "shallow-backprop" / "ben").glob("*.ipynb"))
+    result = Grader(load_spec("shallow-backprop"), options).grade(ben)
+    update = [t for t in result.tests if t.function == "update_shallow" and t.diagnosis == "hard-coded-size"]
+    assert update
+    for test in update:
+        lines = test.output.splitlines()
+        assert lines[0].startswith("called ") and "cannot reshape" in lines[1], test.output
+        assert "relu() missing 1 required positional argument" in test.output  # still said, after

@@ -79,11 +79,13 @@ class Feedback:
         if verdict.passed:
             lines.append(verdict.message or "matches the reference")
         else:
-            lines += [f"called {call}", verdict.message]
+            if helper_note.startswith("With the reference"):
+                # the retry found the function's own mistake (its diagnosis): that leads, the helper's error follows
+                lines += [f"called {call}", helper_note, f"(with your own helpers it stopped earlier: {verdict.message})"]
+            else:
+                lines += [f"called {call}", verdict.message, helper_note]
             if decision.partial:
                 lines.append(credit_text)
-            if helper_note:
-                lines.append(helper_note)
             last = outcome.traceback.strip().splitlines()[-1] if outcome.traceback.strip() else ""
             if last and last not in verdict.message and verdict.diagnosis != "not-implemented":
                 lines.append(last)
