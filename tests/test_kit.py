@@ -321,3 +321,61 @@ def test_the_kit_and_the_report_number_a_failing_cell_alike(kits, tmp_path):
     options = Options(limits=Limits(cell_timeout=10, notebook_timeout=60), sandbox=SandboxConfig(mode="none"))
     graded = [c.index for c in Grader(load_spec("shallow-backprop"), options).grade(path).execution.cells]
     assert kit_cells == graded == [3]
+
+
+def _nncheck(kit, notebook, tmp_path, *extra):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(kit), "MPLBACKEND": "Agg", "HOME": str(tmp_path)}
+    out = tmp_path / f"{notebook.stem}.json"
+    run = subprocess.run([sys.executable, "-m", "nncheck", notebook.name, "--cell-timeout", "120", "--json", str(out), *extra],
+                         cwd=kit, env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("assignment", list_assignments())
+def test_the_kit_runs_its_own_notebook_end_to_end(assignment, kits, tmp_path):
+    """The kit holds what the notebook reads (helper modules, the grader's data set under the names the
+    notebook uses) and its README installs what it imports: the solution runs to the end in the kit's
+    folder with nothing else on the path, every public check green; the released notebook stops only
+    where the student has to write (issue 19 item 4)."""
+    import shutil
+
+    import nbformat
+
+    from grader.kit import kitfiles
+
+    kit = kits[assignment]
+    spec = load_spec(assignment)
+    shutil.copyfile(spec.folder / "solution.ipynb", kit / "solution.ipynb")
+    try:
+        solved = _nncheck(kit, kit / "solution.ipynb", tmp_path)
+    finally:
+        (kit / "solution.ipynb").unlink()
+    assert solved["cells"] == [], solved["cells"]
+    assert solved["tests"] and all(t["status"] == "passed" for t in solved["tests"]), [t["name"] for t in solved["tests"] if t["status"] != "passed"]
+    released = _nncheck(kit, kit / f"{assignment}.ipynb", tmp_path)
+    for cell in released["cells"]:
+        assert not any(word in cell["error"] for word in ("ModuleNotFoundError", "FileNotFoundError", "No module named")), cell
+    readme = (kit / "README.txt").read_text()
+    solution = nbformat.read(spec.folder / "solution.ipynb", as_version=4)
+    for module in kitfiles.imported_modules(solution):
+        if module in ("matplotlib", "sklearn"):
+            assert kitfiles.PIP_NAMES.get(module, module) in readme, module
+
+
+def test_an_unstable_softmax_is_red_in_the_kit_because_the_handout_asks_for_stability(kits, tmp_path):
+    import shutil
+
+    kit = kits["shallow-backprop"]
+    shutil.copyfile(__import__("pathlib").Path(__file__).parent / "resources" / "corpus" / "bug_softmax_unstable.py", kit / "unstable.py")
+    try:
+        checked = _nncheck(kit, kit / "unstable.py", tmp_path)
+    finally:
+        (kit / "unstable.py").unlink()
+    large = [t for t in checked["tests"] if t["function"] == "softmax" and "large logits" in t["name"]]
+    assert large and large[0]["status"] != "passed", large

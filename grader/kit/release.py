@@ -79,7 +79,7 @@ def student_notebook(solution: nbformat.NotebookNode, assignment: str) -> nbform
 
 def release(assignment: str, dest: str | Path, assignments_dir: Path | None = None) -> list[Path]:
     """Write the student kit of an assignment (an id, or a course's folder) into dest; returns the paths written."""
-    from grader.kit import vendor as kit, pack
+    from grader.kit import kitfiles, pack, vendor as kit
     from grader.checks.spec import load_spec
 
     spec = load_spec(assignment, assignments_dir)
@@ -98,8 +98,12 @@ def release(assignment: str, dest: str | Path, assignments_dir: Path | None = No
     for extra in sorted(folder.glob("handout_files/*")):
         shutil.copyfile(extra, dest / extra.name)
         written.append(dest / extra.name)
+    beside = kitfiles.write_kit_files(solution, dest)  # so that the released notebook runs end to end
+    written += beside
     written += pack.write_pack(spec, dest)
     written += kit.write_engine(dest)
-    (dest / "README.txt").write_text(kit.readme(assignment, out.name), encoding="utf-8")
+    shipped = {p.stem for p in written if p.suffix == ".py"}
+    readme = kit.readme(assignment, out.name, kitfiles.install_line(solution, shipped), tuple(p.name for p in beside))
+    (dest / "README.txt").write_text(readme, encoding="utf-8")
     written.append(dest / "README.txt")
     return written

@@ -100,15 +100,16 @@ def write_engine(dest: Path) -> list[Path]:
     return written
 
 
-def readme(assignment: str, notebook: str) -> str:
+def readme(assignment: str, notebook: str, install: str = "python -m pip install numpy ipython jupyter",
+           beside: tuple[str, ...] = ()) -> str:
     return f"""Student kit for {assignment}
 {'=' * (16 + len(assignment))}
 
 {notebook}            the notebook to complete
 {assignment}.checks.*   the public checks (inputs and expected results; no solutions)
 nncheck/                  the checker (needs Python 3.10+, numpy and IPython; works offline)
-
-1. Once:  python -m pip install numpy ipython jupyter     (skip what you already have)
+{"".join(f"{name:<26}what the notebook reads (the data set and helpers the grader uses){chr(10)}" for name in beside)}
+1. Once:  {install}     (skip what you already have)
 2. Open the notebook from this folder:   jupyter notebook {notebook}
 3. After writing a function, in a new cell:
 
