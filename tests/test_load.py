@@ -279,3 +279,13 @@ def test_py_export_hash_and_bytes_unchanged(tmp_path):
     assert nb.content_hash == hashlib.sha256(b"# %%\nx = 1\n").hexdigest()
     assert path.read_bytes() == b"# %%\nx = 1\n"
     assert isinstance(nb, Notebook)
+
+
+def test_a_script_with_ipython_magics_is_still_cut_statement_by_statement():
+    from grader.notebook.pyexport import cells_from_script
+
+    text = ("import numpy as np\nimport matplotlib.pyplot as plt\n%matplotlib inline\n!pip install tqdm\n\n"
+            "def f(x):\n    return x + 1\n\nbroken = np.zeros(10).reshape(60000, 784)\n\ndef g(y):\n    return y * 2\n")
+    sources = [c.source for c in cells_from_script(text)]
+    assert sources == ["import numpy as np", "import matplotlib.pyplot as plt", "%matplotlib inline", "!pip install tqdm",
+                       "def f(x):\n    return x + 1", "broken = np.zeros(10).reshape(60000, 784)", "def g(y):\n    return y * 2"]

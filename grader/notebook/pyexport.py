@@ -61,7 +61,12 @@ def statement_cells(text: str) -> list[str] | None:
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+        if text.lstrip().startswith("%%"):
+            return None  # a cell magic owns the whole cell
+        try:  # IPython's lines (%matplotlib inline, !pip ...) cut like the statements they become
+            tree = ast.parse(_magics_masked(text))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
     lines = text.splitlines()
     units: list[str] = []
     start = 0
@@ -79,6 +84,15 @@ def statement_cells(text: str) -> list[str] | None:
     if tail and units:
         units[-1] += "\n" + tail  # trailing comments stay with the last statement
     return units or None
+
+
+_MAGIC_LINE = re.compile(r"^(\s*)(?:%|!)")
+
+
+def _magics_masked(text: str) -> str:
+    """The script with each IPython magic or shell line replaced by `pass` at its indentation, line for line:
+    for finding where statements start and end only (the cells keep the original lines)."""
+    return "\n".join(m.group(1) + "pass" if (m := _MAGIC_LINE.match(line)) else line for line in text.splitlines())
 
 
 def _cells_by_separator(text: str) -> tuple[Cell, ...]:
