@@ -9,7 +9,8 @@ run. Definitions are compared by fingerprint (comments, docstrings and local nam
   constant, None or an argument, passes or raises NotImplementedError), "handout" (the
   handout's given code, unchanged), or "student".
 - `student_definition(name, definitions)`: the definition to grade: the last one that is the
-  student's, when a later handout cell redefined the name (002's template softmax).
+  student's, when a later handout cell redefined the name (002's template softmax). An answer
+  equal to the handout's later code, written where the stub was, is the student's.
 """
 from __future__ import annotations
 
@@ -52,6 +53,22 @@ class Handout:
                 return "stub" if stub else "handout"
         return "stub" if is_stub(source) else "student"
 
+    def kinds(self, name: str, definitions: list) -> list[str]:
+        """Each definition's kind, where the student's answer is the student's whatever its text.
+
+        The handout may give a stub to fill in and, in a later cell, the same function written out
+        (002's batch softmax). A notebook holding more copies of the handout's code than the handout
+        gives wrote the earlier ones in the answer cell: those are the student's (issue 22 item 4).
+        """
+        kinds = [self.kind(name, d.source) for d in definitions]
+        found = self.definitions.get(name, ())
+        given = sum(1 for _, stub in found if not stub)
+        copies = [i for i, kind in enumerate(kinds) if kind == "handout"]
+        if any(stub for _, stub in found) and len(copies) > given:
+            for i in copies[:len(copies) - given]:
+                kinds[i] = "student"
+        return kinds
+
     def is_handout_code(self, name: str, source: str, threshold: float = 0.9) -> bool:
         """True when `source` is the handout's given code for `name`, up to small edits."""
         for fingerprint, stub in self.definitions.get(name, ()):
@@ -77,7 +94,7 @@ class Handout:
         """(definition to grade, its kind): the student's last own one, else the last one."""
         if not definitions:
             return None, "missing"
-        kinds = [self.kind(name, d.source) for d in definitions]
+        kinds = self.kinds(name, definitions)
         for definition, kind in zip(reversed(definitions), reversed(kinds)):
             if kind == "student":
                 return definition, kind

@@ -12,6 +12,7 @@ from grader.notebook.definitions import defined_functions
 from grader.notebook.fingerprint import function_fingerprint, similarity
 from grader.notebook.integrity import loaded_files
 from grader.notebook.load import Notebook, load_notebook
+from grader.pipeline.stops import Stop, lost_definitions
 from grader.result import Attention, IntegrityFlag
 
 MIN_FINGERPRINT = 240  # characters of the student's own normalised code below which similarity proves nothing
@@ -20,7 +21,7 @@ MIN_FINGERPRINT = 240  # characters of the student's own normalised code below w
 class ForAPerson:
     """Attention entries and copy flags (mixed into grader.pipeline.grade.Grader)."""
 
-    def attention(self, nb: Notebook, defined: dict, scored: list, machine: list) -> tuple[Attention, ...]:
+    def attention(self, nb: Notebook, defined: dict, scored: list, stops: list[Stop]) -> tuple[Attention, ...]:
         """Why a person should read this submission (issue 11 item 4)."""
         found: list[Attention] = []
         wanted = [fn.name for fn in self.spec.functions if not fn.given]
@@ -30,9 +31,9 @@ class ForAPerson:
             what = "no graded function is" if not by_own_name else f"only {len(by_own_name)} of {len(wanted)} graded functions are"
             more = f"; found under other names: {', '.join(discovered)}" if discovered else ", and none was found under another name"
             found.append(Attention("off-template", f"{what} defined under the handout's names{more}: it was written outside the released notebook, a person should grade it"))
-        for cell, reason in machine:
-            found.append(Attention("defs-only-fallback", f"cell {cell.index} failed for a reason of the grading machine, not of the graded functions ({reason}): the definitions after it were graded anyway (a definitions-only pass)"))
-            break
+        entry = self.stop_entry(nb, stops)
+        if entry:
+            found.append(entry)
         renamed = sorted({f"{p.check.function} as `{a.found_as}`" for p, a, _ in scored if a.found_as and a.verdict and a.verdict.passed})
         renamed += sorted({f"{p.check.function} as {a.variant}" for p, a, _ in scored if a.variant})
         if renamed:
@@ -48,6 +49,26 @@ class ForAPerson:
             what = f" (defines {', '.join(names)})" if names else ""
             found.append(Attention("solution-loaded", f"cell {cell}: %load {path} ran its code{what}; a person decides what is the student's"))
         return tuple(found)
+
+    def stop_entry(self, nb: Notebook, stops: list[Stop]) -> Attention | None:
+        """The first top-level stop that was not the student's, or that kept a graded definition from running.
+
+        A stop of the machine's or the data's always gets an entry (it is never the student's fault);
+        the student's own crash gets one only where the definitions-only pass recovered something.
+        """
+        wanted = {part for fn in self.spec.functions if not fn.given for part in (fn.name.split(".")[0], fn.name.split(".")[-1])}
+        sources = {c.index: c.source for c in nb.code_cells()}
+        for stop in stops:
+            lost = lost_definitions(stop, sources.get(stop.outcome.index, ""), wanted)
+            if stop.whose == "student" and not lost:
+                continue
+            where = f"cell {stop.outcome.index}" + (f", line {stop.line} (`{stop.statement}`)" if stop.statement else "")
+            whose = {"machine": "for a reason of the grading machine, not of the student",
+                     "data": "because of the data set the grader chose, not of the student",
+                     "student": "on the student's own error"}[stop.whose]
+            recovered = f": {', '.join(lost)} and the other definitions after it were graded anyway" if lost else ": the definitions after it were graded anyway"
+            return Attention("defs-only-fallback", f"{where} stopped {whose} ({stop.reason}){recovered} (a definitions-only pass)")
+        return None
 
     def copy_flags(self, defined: dict) -> tuple[IntegrityFlag, ...]:
         """Graded functions whose code is the reference's or the solution's, up to names and formatting."""

@@ -27,6 +27,7 @@ from grader.result import Attention, CellOutcome, Execution, IntegrityFlag, Resu
 from grader.pipeline.feedback import Feedback
 from grader.scoring.passes import Scoring
 from grader.pipeline.attention import ForAPerson
+from grader.pipeline.stops import top_level_stops
 from grader.pipeline.probes import (  # noqa: F401 - part of this module's interface (the kit's pack uses them)
     Probe, build_probe, candidates, describe_call, judge, partial_credit, reference_observation)
 from grader.notebook.template import Handout
@@ -152,9 +153,10 @@ class Grader(ForAPerson):
             self._staged = stage(self.options.sandbox)
         with Session(self.options.limits, self.options.sandbox, isolation=isolation, staged=self._staged) as session:
             outcomes, status = session.run_cells(cells)
-            machine = [] if self.options.defs_only else machine_failures(outcomes)
-            if machine:  # grade the definitions anyway: an automatic definitions-only pass from the first such cell
-                rerun = [(i, defs_only(transform_cell(src))) for i, src in cells if i >= machine[0][0].index]
+            stops = [] if self.options.defs_only else top_level_stops(outcomes)
+            session.start_checks()
+            if stops:  # whatever stopped the top level, no definition is lost: a definitions-only pass from there
+                rerun = [(i, defs_only(transform_cell(src))) for i, src in cells if i >= stops[0].outcome.index]
                 session.run_cells([(i, src) for i, src in rerun if src.strip() != "pass"])
             scoring = Scoring(self, session, defined, outcomes)
             scored = scoring.run()
@@ -165,7 +167,7 @@ class Grader(ForAPerson):
             containment = session.containment
         seconds = time.perf_counter() - started
         flags = tuple(IntegrityFlag(flag, detail) for flag, detail in scan_integrity(nb, self.handout)) + self.copy_flags(defined) + tuple(retry_flags)
-        attention = self.attention(nb, defined, scored, machine) + tuple(
+        attention = self.attention(nb, defined, scored, stops) + tuple(
             Attention(f.flag, f.detail) for f in retry_flags if f.flag == "ambiguous-candidates")
         return Result(
             assignment=self.spec.id,
@@ -205,34 +207,6 @@ class Grader(ForAPerson):
             except (RecursionError, MemoryError, ValueError):  # code too deep to analyse: run every cell
                 pass
         return cells, ()
-
-
-# Top-level failures that are the grading machine's, not the graded functions': the data under another
-# name (served anyway, see worker.serve_data_everywhere), a module this machine lacks, no network or
-# display, a NumPy alias the handout's own code uses, the time limit on top-level training.
-_MACHINE_ERRORS = (
-    ("FileNotFoundError", "a file that is not here"),
-    ("ModuleNotFoundError", "a module this machine does not have"),
-    ("ImportError", "a module this machine does not have"),
-    ("URLError", "no network while grading"),
-    ("ConnectionError", "no network while grading"),
-    ("gaierror", "no network while grading"),
-    ("TclError", "no display while grading"),
-    ("module 'numpy' has no attribute", "a NumPy alias removed in this machine's NumPy"),
-)
-
-
-def machine_failures(outcomes: list[CellOutcome]) -> list[tuple[CellOutcome, str]]:
-    """Cells that failed for a reason of the grading machine, with that reason in words."""
-    found = []
-    for outcome in outcomes:
-        if outcome.status == "timeout":
-            found.append((outcome, "top-level code ran past the time limit"))
-        elif outcome.status == "error" and outcome.error:
-            reason = next((why for fragment, why in _MACHINE_ERRORS if fragment in outcome.error), None)
-            if reason:
-                found.append((outcome, f"{reason}: {outcome.error[:120]}"))
-    return found
 
 
 def summary_line(outcomes: list[CellOutcome]) -> str:

@@ -79,6 +79,14 @@ class Session(Worker):
         self.started = time.perf_counter()
         self.deadline = self.started + limits.notebook_timeout
 
+    def start_checks(self) -> None:
+        """The top level is over: the definitions-only pass and the checks get their own time.
+
+        Half the notebook's limit, or what the top level left if that is more: top-level training
+        that used the whole limit must not leave the checks (each bounded by the call limit) none.
+        """
+        self.deadline = max(self.deadline, time.perf_counter() + self.limits.notebook_timeout / 2)
+
     # ------------------------------------------------------------ restarts
 
     def _restart(self) -> bool:
