@@ -85,6 +85,10 @@ CHECK_TYPOS = [
     (MLP, 'params = ["W", "b", "V", "c"] }', 'params = ["W", "b", "V", "cc"] }', "kwargs.params[3]", '"cc" is not a name in let'),
     (FF, 'w3 = "w3" }', 'w3 = "w4" }', "globals.w3", '"w4" is not a name in let'),
     (SB, 'function = "softmax"\n', 'function = "softmax"\ninit = [3]\n', "init", "is only for a Class.method check"),
+    (DL, 'draws.W_h = { law = "bounded", bound = 1 }', 'draws.W_h = { law = "bounded", bond = 1 }', "draws.W_h.bond", 'is not read by law "bounded"'),
+    (FF, 'draws.return = { law = "normal"', 'draws.return = { law = "normla"', "draws.return", "needs law = one of normal, uniform, zeros, bounded"),
+    (MLP, 'draws.c = { law = "zeros" }', 'draws.cc = { law = "zeros" }', "draws.cc", "is not read back"),
+    (SB, 'draws.b2 = { law = "normal", std = 0.09090909090909091 }', 'draws.b2 = { law = "normal", std = -1 }', "draws.b2", "needs a positive std"),
 ]
 
 
@@ -213,7 +217,7 @@ def test_a_check_that_leaves_keys_out_gets_the_declared_defaults(tmp_path):
 # Every default grading uses, written out once more on purpose: a change to any of them must be a
 # decision (this test goes red), never a side effect of an edit elsewhere (issue 21 item 2).
 PINNED_CHECK = {"let": {}, "args": (), "kwargs": {}, "init": (), "attrs": {}, "globals": {}, "read_globals": (), "read_attrs": (),
-                "compare": ("return",), "call_seed": None, "repeat": 1, "rtol": 1e-06, "atol": 1e-08, "dtype": "float",
+                "compare": ("return",), "call_seed": None, "repeat": 1, "draws": {}, "rtol": 1e-06, "atol": 1e-08, "dtype": "float",
                 "timeout": None, "accept": (), "partial": {}, "reference": None, "ref_args": None, "note": "",
                 "visibility": "visible", "optional": False}
 PINNED_FUNCTION = {"helpers": (), "params": (), "returns": (), "given": False, "description": "", "open_return": (), "variants": (),

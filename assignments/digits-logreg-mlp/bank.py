@@ -163,6 +163,43 @@ def init_biases_as_columns(self, input_size, hidden_size, output_size):
     self.output_size = output_size
 
 
+@mistake("NeuralNet.__init__", "every weight is drawn from uniform(low=-0.1, high=-0.1), one value: the hidden units start identical and stay identical", named_by=("init-constant",))
+def init_constant_weights(self, input_size, hidden_size, output_size):
+    self.W_h = np.random.uniform(size=(input_size, hidden_size), high=-0.1, low=-0.1)
+    self.b_h = np.zeros(hidden_size)
+    self.W_o = np.random.uniform(size=(hidden_size, output_size), high=-0.1, low=-0.1)
+    self.b_o = np.zeros(output_size)
+    self.output_size = output_size
+
+
+@mistake("NeuralNet.__init__", "the weights are zeros (the handout's experiment left in): every hidden unit computes the same thing for ever", named_by=("init-constant",))
+def init_zero_weights(self, input_size, hidden_size, output_size):
+    self.W_h = np.zeros((input_size, hidden_size))
+    self.b_h = np.zeros(hidden_size)
+    self.W_o = np.zeros((hidden_size, output_size))
+    self.b_o = np.zeros(output_size)
+    self.output_size = output_size
+
+
+@mistake("NeuralNet.__init__", "np.random.seed inside __init__: every network starts from the same weights", named_by=("init-same-every-call",))
+def init_seeded_inside(self, input_size, hidden_size, output_size):
+    np.random.seed(42)
+    self.W_h = np.random.uniform(size=(input_size, hidden_size), high=0.01, low=-0.01)
+    self.b_h = np.zeros(hidden_size)
+    self.W_o = np.random.uniform(size=(hidden_size, output_size), high=0.01, low=-0.01)
+    self.b_o = np.zeros(output_size)
+    self.output_size = output_size
+
+
+@mistake("NeuralNet.__init__", "the weights are np.random.randn, unscaled: values of 1 to 4 saturate the sigmoids", named_by=("init-out-of-range",))
+def init_unscaled_normal(self, input_size, hidden_size, output_size):
+    self.W_h = np.random.randn(input_size, hidden_size)
+    self.b_h = np.zeros(hidden_size)
+    self.W_o = np.random.randn(hidden_size, output_size)
+    self.b_o = np.zeros(output_size)
+    self.output_size = output_size
+
+
 # ---------------------------------------------------------------- NeuralNet: forward pass
 
 

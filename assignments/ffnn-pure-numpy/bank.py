@@ -216,6 +216,17 @@ def layer_weights_transposed_shape(m, n):
     return np.random.randn(n, m) / np.sqrt(n)
 
 
+@mistake("layer_weights", "np.random.rand draws uniformly from [0, 1), not from the standard normal distribution", named_by=("init-spread",))
+def layer_weights_rand_not_randn(m, n):
+    return np.random.rand(m, n) / np.sqrt(n)
+
+
+@mistake("layer_weights", "np.random.seed inside layer_weights: every network starts from the same weights", named_by=("init-same-every-call",))
+def layer_weights_seeded_inside(m, n):
+    np.random.seed(1)
+    return np.random.randn(m, n) / np.sqrt(n)
+
+
 @accepted("layer_weights", "np.random.normal(0, 1, (m, n)) draws the same numbers as np.random.randn(m, n)")
 def layer_weights_normal(m, n):
     return np.random.normal(0, 1, (m, n)) / np.sqrt(n)

@@ -374,6 +374,14 @@ def softmax_whole_batch(o):
     return e / e.sum()
 
 
+@mistake("init_mlp", "the biases are drawn at random where the handout sets them to 0", named_by=("init-bias-not-zero",))
+def init_mlp_random_biases(n_in=784, n_hidden=300, n_out=10, rng=0):
+    rng = np.random.default_rng(rng)
+    W = rng.standard_normal((n_in, n_hidden)) / np.sqrt(n_in)
+    V = rng.standard_normal((n_hidden, n_out)) / np.sqrt(n_hidden)
+    return W, rng.standard_normal(n_hidden) * 0.1, V, rng.standard_normal(n_out) * 0.1
+
+
 # ---------------------------------------------------------------- one instance
 
 

@@ -138,6 +138,23 @@ def init_shallow_unscaled(Ni, Nh, No):
     return W1, b1, W2, b2
 
 
+@mistake("init_shallow", "np.random.seed inside init_shallow: every call returns the same network", named_by=("init-same-every-call",))
+def init_shallow_seeded(Ni, Nh, No):
+    np.random.seed(0)
+    b1 = np.random.randn(Nh, 1) / np.sqrt((Ni + 1.0) / 2.0)
+    W1 = np.random.randn(Nh, Ni) / np.sqrt((Ni + 1.0) / 2.0)
+    b2 = np.random.randn(No, 1) / np.sqrt(Nh + 1.0)
+    W2 = np.random.randn(No, Nh) / np.sqrt(Nh + 1.0)
+    return W1, b1, W2, b2
+
+
+@mistake("init_shallow", "the biases are set to zero where the handout draws them at random", named_by=("init-constant",))
+def init_shallow_zero_biases(Ni, Nh, No):
+    W1 = np.random.randn(Nh, Ni) / np.sqrt((Ni + 1.0) / 2.0)
+    W2 = np.random.randn(No, Nh) / np.sqrt(Nh + 1.0)
+    return W1, np.zeros((Nh, 1)), W2, np.zeros((No, 1))
+
+
 @mistake("forwardprop_shallow", "the biases b1 and b2 are left out")
 def forwardprop_no_bias(x, net):
     W1, b1, W2, b2 = net

@@ -19,6 +19,7 @@ import numpy as np
 
 from grader.checks.compare import Policy, Verdict, compare
 from grader.checks.diagnose import equals_input
+from grader.checks.laws import judge_draws
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ def judge(check: Any, expected: dict, outcome: Any, args: list, candidates: Iter
         if named:
             details["diagnosis_text"] = named[1]
         return Verdict(False, message, diagnosis, details)
+    if getattr(check, "draws", None):  # a random initialiser: judged by the law of its draws, not the reference's values
+        passed, message, diagnosis = judge_draws(check.draws, outcome.value, labels)
+        return Verdict(passed, message, diagnosis)
     student = {k: v for k, v in outcome.value.items() if k in check.compare}
     policy = Policy(check.rtol, check.atol, check.dtype, labels)
     verdict = compare_observation(student, expected, policy)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from grader.checks.compare import DEFAULT_ATOL, DEFAULT_DTYPE, DEFAULT_RTOL, DTYPE_POLICIES
+from grader.checks.laws import LAWS
 
 VISIBILITIES = ("visible", "after_due", "hidden")
 COMPARE_PARTS = ("return", "globals", "attrs")
@@ -114,6 +115,7 @@ PARTS = Kind("list of " + ", ".join(json.dumps(p) for p in COMPARE_PARTS), read=
 VARIANT_IDS = Kind("list of variant ids in bank.py", read=as_tuple)
 ADAPTER = Kind("name in the reference or bank.py")
 PARTIAL = Kind("table { function, points }", read=dict)
+DRAWS = Kind("table of name = { law = " + " or ".join(json.dumps(law) for law in LAWS) + ", ... }", read=dict)
 VARIANTS = Kind("list of { method|function = NAME, kwargs = {...} }", read=lambda v: tuple(dict(x) for x in v))
 
 
@@ -180,6 +182,11 @@ class Check:
     call_seed: int | None = key(SEED, "numpy global RNG seed set just before both calls (training functions)", None,
                                 default_doc="not set")
     repeat: int = key(COUNT, "call it this many times in a row (e.g. a few training steps); the last return is compared", 1)
+    draws: dict[str, Any] = key(DRAWS, "a random initialiser: each drawn array (an attribute in `read_attrs`, an item of "
+                                "`returns`, or \"return\") judged by the law the handout asks, not against the reference's "
+                                "values; " + "; ".join(f"{law}: {doc[0]}" + (f" ({', '.join(doc[1])})" if doc[1] else "")
+                                                       for law, doc in LAWS.items())
+                                + "; with `repeat` >= 2, two calls in a row must not draw the same values", {})
     rtol: float = key(NONNEGATIVE, "relative tolerance", DEFAULT_RTOL)
     atol: float = key(NONNEGATIVE, "absolute tolerance", DEFAULT_ATOL)
     dtype: str = key(choice(tuple(DTYPE_POLICIES)), "dtype policy (DTYPE_POLICIES in grader/checks/compare.py)", DEFAULT_DTYPE)

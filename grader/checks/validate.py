@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from grader.checks import inputs as input_gen
+from grader.checks.laws import table_problem
 from grader.checks.speckeys import (CALL_ARGS, CALL_TABLE, CHECK_FIELDS, COMPARE_PARTS, FUNCTION_FIELDS, LAYOUTS,
                                     PARTIAL_KEYS, SPEC_KEYS, VARIANT_KEYS, Key, is_int, is_number, is_str_list, quoted)
 
@@ -179,6 +180,19 @@ class Checker:
                 if declared.method_only and key in c:
                     self.fail(key, f"is only for a Class.method check, and {quoted(function)} is a function")
         self.bank_names(c, function)
+        if "draws" in c:
+            self.draws(c, functions.get(function, {}))
+
+    def draws(self, c: dict, function: dict) -> None:
+        """A `draws` table: laws as grader/checks/laws.py reads them, names the call can give back."""
+        problem = table_problem(c["draws"])
+        if problem:
+            self.fail(*problem.split(" ", 1))
+        known = set(c.get("read_attrs", [])) | set(c.get("read_globals", [])) | set(function.get("returns", [])) | {"return"}
+        for name in c["draws"]:
+            if name not in known:
+                self.fail(f"draws.{name}", f"is not read back: name an attribute in read_attrs, a global in read_globals, "
+                          f"an item of the function's returns, or \"return\"")
 
     def call(self, c: dict, names: list[str]) -> None:
         """The call's arguments, tables and globals: names in them must be made in `let`."""

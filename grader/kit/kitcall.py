@@ -115,6 +115,16 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
+def _observe(call: dict, namespace: dict, obj: Any, value: Any) -> dict:
+    """What one call gives back: its return, and the globals and attributes the call reads (as the worker does)."""
+    observed = {"return": value}
+    if call.get("read_globals"):
+        observed["globals"] = {g: namespace.get(g) for g in call["read_globals"]}
+    if call.get("read_attrs") and obj is not None:
+        observed["attrs"] = {a: getattr(obj, a, None) for a in call["read_attrs"]}
+    return observed
+
+
 def call_student(check: PackCheck, pack: Pack, namespace: dict) -> Outcome:
     """Call the student's function on fresh copies of the check's inputs, as the grader's worker does."""
     call = check.call
@@ -148,13 +158,13 @@ def call_student(check: PackCheck, pack: Pack, namespace: dict) -> Outcome:
                 if method is None:
                     raise AttributeError(f"{call['class']} has no method {call['method']}")
                 target = method
+            draws = []
             for _ in range(call.get("repeat", 1)):
-                value = target(*args, **kwargs)
-        observed = {"return": value}
-        if call.get("read_globals"):
-            observed["globals"] = {g: namespace.get(g) for g in call["read_globals"]}
-        if call.get("read_attrs") and obj is not None:
-            observed["attrs"] = {a: getattr(obj, a, None) for a in call["read_attrs"]}
+                observed = _observe(call, namespace, obj, target(*args, **kwargs))
+                if call.get("each"):
+                    draws.append(_snapshot(observed))  # a copy: the next call may refill the same arrays
+        if draws:
+            observed["draws"] = draws
         mutated = [i for i, (a, b) in enumerate(zip(before, args)) if not _same(a, b)]
         return Outcome("ok", plain(observed), mutated=mutated, seconds=time.perf_counter() - started)
     except CallTimeout:

@@ -39,6 +39,7 @@ class PackCheck:
     inputs: dict
     expected: dict
     candidates: tuple[dict, ...]
+    draws: dict  # a random initialiser's laws (grader/checks/laws.py), or {}
 
 
 class Pack:
@@ -58,7 +59,7 @@ class Pack:
         self.checks = [
             PackCheck(c["name"], c["function"], float(c["points"]), tuple(c["compare"]), c["rtol"], c["atol"], c["dtype"],
                       c["call"], c["call_text"], c.get("note", ""), c.get("partial_points", 0.0), c["inputs"], c["expected"],
-                      tuple(c["candidates"]))
+                      tuple(c["candidates"]), c.get("draws", {}))
             for c in manifest["checks"]
         ]
 

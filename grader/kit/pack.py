@@ -55,6 +55,7 @@ def check_record(spec: Spec, check: Check, arrays: dict[str, np.ndarray]) -> dic
         "inputs": encode_exact(probe.payload, arrays),
         "expected": encode_exact(probe.expected, arrays),
         "candidates": candidates,
+        "draws": check.draws,
     }
 
 

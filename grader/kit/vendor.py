@@ -1,7 +1,7 @@
 """Write the student engine into a kit: the package `nncheck`, vendored from the grader's own modules.
 
 "One truth": the kit judges with the very code the grader judges with.
-compare.py, diagnose.py, judging.py and wire.py (the one value format, the
+compare.py, diagnose.py, laws.py, judging.py and wire.py (the one value format, the
 pipe's and the check pack's, where compare's `Opaque` lives; and the kit's own kitpack.py, kitcall.py,
 kitcore.py, kitview.py, kitcli.py) are copied unchanged, except that their
 `from grader...` imports become relative ones; a name imported from a module
@@ -24,6 +24,7 @@ VENDORED = {
     "diagnose": "grader.checks.diagnose",
     "compare": "grader.checks.compare",
     "wire": "grader.run.wire",
+    "laws": "grader.checks.laws",
     "judging": "grader.checks.judging",
     "kitpack": "grader.kit.kitpack",
     "kitcall": "grader.kit.kitcall",

@@ -43,6 +43,8 @@ def build_probe(spec: Spec, check: Check) -> Probe:
     call: dict[str, Any] = {"seed": check.call_seed, "repeat": check.repeat}
     if check.timeout:
         call["timeout"] = check.timeout
+    if check.draws and check.repeat > 1:
+        call["each"] = True  # every call's draws come back: two calls must not draw the same values
     if check.class_name:
         call.update({"class": check.class_name, "method": check.method})
         payload["init"] = [input_gen.resolve(a, env) for a in check.init]

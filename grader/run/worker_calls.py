@@ -103,6 +103,16 @@ def bind_inputs(ns, spec, inputs):
     return args, kwargs
 
 
+def observe(spec, ns, obj, value) -> dict:
+    """What one call gives back: its return, and the globals and attributes the call spec reads."""
+    observed = {"return": value}
+    if spec.get("read_globals"):
+        observed["globals"] = {g: ns.get(g) for g in spec["read_globals"]}
+    if spec.get("read_attrs") and obj is not None:
+        observed["attrs"] = {a: getattr(obj, a, None) for a in spec["read_attrs"]}
+    return observed
+
+
 def do_call(shell, message, arrays, stdout: CappedStream, stderr: CappedStream):
     """Call the named function on the inputs; returns the reply and the arrays to send with it."""
     import numpy as np
@@ -131,20 +141,17 @@ def do_call(shell, message, arrays, stdout: CappedStream, stderr: CappedStream):
             obj = target(*inputs.get("init", []))
             for attr, value in inputs.get("attrs", {}).items():
                 setattr(obj, attr, value)
-            method = getattr(obj, spec["method"], None)
-            if method is None:
+            target = getattr(obj, spec["method"], None)
+            if target is None:
                 raise AttributeError(f"{spec['class']} has no method {spec['method']}")
-            for _ in range(spec.get("repeat", 1)):
-                value = method(*args, **kwargs)
-        else:
-            for _ in range(spec.get("repeat", 1)):
-                value = target(*args, **kwargs)
+        draws = []
+        for _ in range(spec.get("repeat", 1)):
+            observed = observe(spec, ns, obj, target(*args, **kwargs))
+            if spec.get("each"):
+                draws.append(snapshot(observed))  # a copy: the next call may refill the same arrays
         stop_timer()
-        observed = {"return": value}
-        if spec.get("read_globals"):
-            observed["globals"] = {g: ns.get(g) for g in spec["read_globals"]}
-        if spec.get("read_attrs") and obj is not None:
-            observed["attrs"] = {a: getattr(obj, a, None) for a in spec["read_attrs"]}
+        if draws:
+            observed["draws"] = draws
         reply["tree"] = encode(observed, out)
         reply["mutated"] = [i for i, (a, b) in enumerate(zip(before, args)) if not same(a, b)]
         reply["status"] = "ok"

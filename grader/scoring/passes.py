@@ -32,6 +32,7 @@ from typing import Any
 
 from grader.checks import bank, judging
 from grader.checks.compare import Policy, Verdict, compare
+from grader.checks.laws import CAUSES
 from grader.run.execute import CallOutcome, HelperPolicy
 from grader.run.refcall import call_limited
 from grader.result import IntegrityFlag
@@ -42,7 +43,7 @@ from grader.scoring.attempts import (  # noqa: F401 - Attempt and the helpers ar
 GENERIC = {"returns-none", "wrong-type", "wrong-length", "missing-keys", "wrong-shape", "wrong-size", "raises", "timeout",
            "crashed", "error", "not-implemented", "modifies-input", "not-attempted", "broken-helper", "all-zero",
            "returns-input-unchanged", "redefined-other-signature", "open-return", "found-as", "api-variant", None}
-GENERIC |= {ident for _, ident, _ in judging.ERROR_CAUSES}
+GENERIC |= {ident for _, ident, _ in judging.ERROR_CAUSES} | set(CAUSES)
 # A return that is no answer to the check at all: a function giving one is no competing guess for a missing name.
 NOT_AN_ANSWER = {"returns-none", "wrong-type", "wrong-length", "missing-keys", "wrong-shape", "wrong-size", "raises",
                  "timeout", "crashed", "error", "not-implemented", "wrong-signature"}
@@ -319,6 +320,8 @@ class Scoring:
         return self.attempts
 
     def variant_explains(self, probe, attempt: Attempt, variant) -> bool:
+        if probe.check.draws:
+            return True  # random draws are judged by their law: their values neither confirm nor refute a cause
         try:
             expected = self.grader.observe(probe, variant.impl)
         except Exception:
