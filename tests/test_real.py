@@ -46,11 +46,9 @@ def _tests_of(result, function: str):
 NOT_YET = {
     ("ffnn-pure-numpy/notebook_tqdm_renamed_weights_as_args.ipynb", "forward_pass"): "forward_pass_one_image(vec, w_1, w_2, w_3) binds (weights as parameters), but fails on a batch and gives (1, n) rows for one input",
     ("ffnn-pure-numpy/notebook_tqdm_renamed_weights_as_args.ipynb", "backpropagation"): "its forward pass passes no check, so there are no results of the student's own to bind; a batch is out of reach of a one-image forward",
-    ("mlp-scalar-to-tensor/class_state_on_self_static_helpers.py", "softmax"): "neither the module-level softmax (lists: one vector only) nor the static TensorNet.softmax (axis=1: batches only) passes every check; static methods are not discovered",
 }
 NOT_YET_SCORE = {
     "ffnn-pure-numpy/absolute_users_path_backprop_y_x.py": "23/47 (24.5/50, range 25-40): weight_update hard-codes its learning rate and train takes (x, y, nbEpoch) with none, so neither earns what a TA gives them",
-    "mlp-scalar-to-tensor/class_state_on_self_static_helpers.py": "softmax is not reached (see NOT_YET)",
 }
 
 

@@ -85,7 +85,8 @@ def resolve_target(shell, spec):
         if cls is None:
             return None, f"class {spec['class']} is not defined"
         return cls, None
-    fn = ns.get(spec["function"])
+    owner, _, attribute = str(spec["function"]).partition(".")
+    fn = ns.get(spec["function"]) if not attribute else getattr(ns.get(owner), attribute, None)  # Class.static_method
     if fn is None:
         return None, f"{spec['function']} is not defined"
     if not callable(fn):
