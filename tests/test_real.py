@@ -48,7 +48,6 @@ NOT_YET = {
     ("ffnn-pure-numpy/notebook_tqdm_renamed_weights_as_args.ipynb", "backpropagation"): "its forward pass passes no check, so there are no results of the student's own to bind; a batch is out of reach of a one-image forward",
 }
 NOT_YET_SCORE = {
-    "ffnn-pure-numpy/absolute_users_path_backprop_y_x.py": "23/47 (24.5/50, range 25-40): weight_update hard-codes its learning rate and train takes (x, y, nbEpoch) with none, so neither earns what a TA gives them",
 }
 
 

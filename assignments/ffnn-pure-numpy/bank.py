@@ -139,6 +139,34 @@ def changes_applied_not_returned(env, student, expected):
                  "should return the changes and leave the update to update_weights (partial credit)")
 
 
+def _common_rate(env, weights) -> float | None:
+    """c when every w_i in `weights` is the check's w_i - c dw_i, with one c > 0; else None."""
+    factors = []
+    for name, change_name in zip(WEIGHTS, ("dw1", "dw2", "dw3")):
+        try:
+            step = np.asarray(env[name], dtype=float) - np.asarray(weights.get(name), dtype=float)
+            change = np.asarray(env[change_name], dtype=float)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return None
+        if step.shape != change.shape or not np.any(change):
+            return None
+        factor = float(np.vdot(step, change) / np.vdot(change, change))
+        if not (factor > 0 and np.allclose(step, factor * change, rtol=1e-5, atol=1e-12)):
+            return None
+        factors.append(factor)
+    return factors[0] if np.allclose(factors, factors[0], rtol=1e-6) else None
+
+
+@partial_credit("update_weights")
+def own_learning_rate(env, student, expected):
+    """Credit for an update w_i - c dw_i with one rate c of its own (written into the function) in place of the argument."""
+    rate, mine = _common_rate(env, expected.get("globals") or {}), _common_rate(env, student.get("globals") or {})
+    if rate is None or mine is None or np.isclose(mine, rate):
+        return 0.0, ""
+    return 1.0, (f"the update rule w_i - c dw_i is right, with a learning rate of its own ({mine:.3g}) in place of the "
+                 f"learning_rate argument ({rate:g}): partial credit")
+
+
 # ---------------------------------------------------------------- data preparation
 
 

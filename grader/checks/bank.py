@@ -16,8 +16,10 @@ place of the right function, and must be caught and named.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import inspect
+import io
 import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -88,6 +90,19 @@ def partial_credit(function: str):
         return impl  # the spec names it (`partial = {function = ...}`); the mark documents the bank
 
     return mark
+
+
+def behavioural_credit(spec, probe, outcome) -> tuple[float, str] | None:
+    """Behavioural partial credit from the bank (spec key `partial`, e.g. a training loss that falls like the
+    reference's): (points, message) for a call that ran, else None."""
+    module = spec.bank_module()
+    name = probe.check.partial.get("function")
+    if not name or module is None or outcome.status != "ok":
+        return None
+    fn = getattr(module, name)
+    with contextlib.redirect_stdout(io.StringIO()):
+        fraction, message = fn(probe.env, outcome.value, probe.expected)
+    return max(0.0, min(1.0, fraction)) * float(probe.check.partial.get("points", 0.0)), message
 
 
 def variants(module) -> list[Variant]:

@@ -117,16 +117,7 @@ def candidates(spec: Spec, probe: Probe) -> list[judging.Candidate]:
     return [judging.Candidate(v.id, v.kind, v.text, observer(v)) for v in found]
 
 
-def partial_credit(spec: Spec, probe: Probe, outcome: CallOutcome) -> tuple[float, str] | None:
-    """Behavioural partial credit from the bank (e.g. a training loss that falls like the reference's)."""
-    module = spec.bank_module()
-    name = probe.check.partial.get("function")
-    if not name or module is None or outcome.status != "ok":
-        return None
-    fn = getattr(module, name)
-    with contextlib.redirect_stdout(io.StringIO()):
-        fraction, message = fn(probe.env, outcome.value, probe.expected)
-    return max(0.0, min(1.0, fraction)) * float(probe.check.partial.get("points", 0.0)), message
+partial_credit = bank.behavioural_credit  # in bank.py: the scoring passes ask it too
 
 
 # ------------------------------------------------------------------ the whole submission

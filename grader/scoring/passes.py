@@ -194,7 +194,8 @@ class Scoring:
                     if not attempt.verdict.passed and attempt.outcome.status != "missing":  # its own signature, bound by meaning
                         attempt = self.rebinder.attempt(i, probe, candidate, self.defined[candidate][-1], probe.call, found_as=candidate) or attempt
                     results.append((i, attempt))
-                points = sum(self.grader.probes[i].check.points + 1e-3 for i, a in results if a.verdict and a.verdict.passed)
+                points = sum(self.grader.probes[i].check.points + 1e-3 if a.verdict and a.verdict.passed
+                             else self.partial_points(self.grader.probes[i], a) for i, a in results)
                 if unfit and not any(a.bound for _, a in results):
                     continue  # a function that cannot take these arguments, bound or not, is not this one
                 plausible = bool(results) and all(a.outcome.status == "ok" and a.verdict is not None
@@ -227,6 +228,16 @@ class Scoring:
             same = f"{', '.join(v[1] for v in viable[1:])} behave the same on every check"
             return viable[0][:2] + ([(i, replace(a, notes=a.notes + (same,))) for i, a in viable[0][2]],)
         return viable[0]
+
+    def partial_points(self, probe, attempt: Attempt) -> float:
+        """The check's behavioural partial credit (spec key `partial`) that a failed call earns, else 0."""
+        if not probe.check.partial or attempt.outcome.status != "ok" or attempt.verdict is None or attempt.verdict.passed:
+            return 0.0
+        try:
+            credit = bank.behavioural_credit(self.spec, probe, attempt.outcome)
+        except Exception:  # the bank's judgement of a student's odd value: no credit, never a crash
+            return 0.0
+        return credit[0] if credit else 0.0
 
     def candidate_names(self, name: str, names: set[str], claimed: set[str], positions: list[int]) -> list[str]:
         """Top-level functions that could be `name` under another name, closest names first (at most 8)."""

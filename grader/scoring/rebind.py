@@ -53,7 +53,8 @@ class Rebinder:
         return known, list(known)
 
     def attempt(self, index: int, probe, name: str, definition, base_call: dict, found_as: str = "", policy=None) -> Attempt | None:
-        """The first binding under which `name` passes this probe, as an Attempt; None when none does.
+        """The first binding under which `name` passes this probe, as an Attempt; else the first that earns the
+        check's behavioural partial credit (a learning rate written into the function); None when none does.
         `policy` makes a fresh HelperPolicy: the reference's helpers in place of broken ones (a retry)."""
         self.first_failed = None
         fn = self.scoring.spec.function(probe.check.function)
@@ -71,6 +72,7 @@ class Rebinder:
                 producers[producer] = (made.items, tuple(made.parts))
                 results[producer], parts[producer], shown[producer] = made.value, made.parts, made.shown
         data_names = [n for n in sig.reads if n not in self.scoring.defined]
+        earning = None  # the first binding that earns the check's behavioural partial credit, when none passes
         for recipe in binding.recipes(sig, inputs, list(globals_), producers, data_names):
             if binding.trivial(recipe, fn.params, sig, len(probe.payload.get("args", []))):
                 continue
@@ -91,8 +93,10 @@ class Rebinder:
             attempt = replace(attempt, verdict=self.scoring.judge(probe, attempt))
             if attempt.verdict.passed:
                 return attempt
+            if earning is None and self.scoring.partial_points(probe, attempt) > 0:
+                earning = attempt
             self.first_failed = self.first_failed or attempt
-        return None
+        return earning
 
     def produce(self, index: int, probe, producer: str, known: dict[str, Any], policy=None) -> Produced | None:
         """The student's own `producer` (as its checks graded it) on this probe's inputs."""
