@@ -228,6 +228,12 @@ def find_file(folder, key: str) -> Path:
 # ------------------------------------------------------------ embedded dataset
 
 EMBEDDED_VERSION = "embedded-v1"
+# The same digits at MNIST's own counts (--data embedded-mnist, and every notebook whose code writes those
+# counts): train and test both enlarged with every shift within +-3 pixels, nearest first, cut at the count.
+MNIST_COUNTS_VERSION = "embedded-mnist-counts-v1"
+MNIST_COUNTS = {"train": 60000, "test": 10000}
+_ALL_SHIFTS = tuple(sorted(((dy, dx) for dy in range(-3, 4) for dx in range(-3, 4)),
+                           key=lambda s: (abs(s[0]) + abs(s[1]), max(abs(s[0]), abs(s[1])), s)))
 _BOX = 20          # side of the upscaled digit, as in MNIST
 _CANVAS = 28       # side of the image
 _TEST_EVERY = 6    # within each class, samples 5, 11, 17, ... go to the test split
@@ -272,8 +278,17 @@ def _shift(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-def _embedded_arrays():
-    """Compute (train_x, train_y, test_x, test_y, n_train_base) for the embedded dataset."""
+def _enlarged(images: np.ndarray, labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """`count` images: every image unshifted, then shifted by each of _ALL_SHIFTS in turn, cut at `count`."""
+    copies = -(-count // len(images))
+    if copies > len(_ALL_SHIFTS):
+        raise IdxError(f"cannot make {count} images from {len(images)} with {len(_ALL_SHIFTS)} shifts")
+    x = np.concatenate([_shift(images, dy, dx) for dy, dx in _ALL_SHIFTS[:copies]])[:count]
+    return x, np.concatenate([labels] * copies)[:count]
+
+
+def _embedded_arrays(mnist_counts: bool = False):
+    """Compute (train_x, train_y, test_x, test_y, n_train_base) for the embedded dataset (or at MNIST's counts)."""
     from sklearn.datasets import load_digits  # bundled with scikit-learn, no download
 
     digits = load_digits()
@@ -299,6 +314,10 @@ def _embedded_arrays():
 
     base_x, base_y = canvas[~is_test], labels[~is_test].astype(np.uint8)
     test_x, test_y = canvas[is_test], labels[is_test].astype(np.uint8)
+    if mnist_counts:
+        train_x, train_y = _enlarged(base_x, base_y, MNIST_COUNTS["train"])
+        test_x, test_y = _enlarged(test_x, test_y, MNIST_COUNTS["test"])
+        return train_x, train_y, test_x, test_y, len(base_x)
     train_x = np.concatenate([_shift(base_x, dy, dx) for dy, dx in _SHIFTS])
     train_y = np.concatenate([base_y] * len(_SHIFTS))
     return train_x, train_y, test_x, test_y, len(base_x)
@@ -308,11 +327,11 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def build_embedded(dest) -> dict:
+def build_embedded(dest, mnist_counts: bool = False) -> dict:
     """Build the embedded MNIST-shaped dataset from scikit-learn's digits into dest; return counts."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    train_x, train_y, test_x, test_y, n_base = _embedded_arrays()
+    train_x, train_y, test_x, test_y, n_base = _embedded_arrays(mnist_counts)
     arrays = {"train-images": train_x, "train-labels": train_y,
               "test-images": test_x, "test-labels": test_y}
     sizes, hashes = {}, {}
@@ -339,6 +358,8 @@ def build_embedded(dest) -> dict:
         "all unshifted images come first, then each shift in that order.",
         "Test images are not shifted. No random numbers are used.",
         "",
+        *([f"{MNIST_COUNTS_VERSION}: train and test are both enlarged with the shifts {_ALL_SHIFTS}",
+           "in that order (the unshifted images first), cut at MNIST's own counts."] if mnist_counts else []),
         f"train: {len(train_y)} images ({n_base} originals x {len(_SHIFTS)})",
         f"test:  {len(test_y)} images",
         "",
@@ -366,20 +387,21 @@ def _complete(folder: Path) -> bool:
     return all((folder / name).is_file() for name in MNIST_FILES.values())
 
 
-def embedded_dir() -> Path:
-    """Return the cached embedded dataset folder, building it on first use."""
+def embedded_dir(mnist_counts: bool = False) -> Path:
+    """Return the cached embedded dataset folder (or the one at MNIST's counts), building it on first use."""
+    version = MNIST_COUNTS_VERSION if mnist_counts else EMBEDDED_VERSION
     root = _cache_root()
-    target = root / EMBEDDED_VERSION
+    target = root / version
     if _complete(target):
         return target
     root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{EMBEDDED_VERSION}-build-"))
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{version}-build-"))
     try:
-        build_embedded(tmp)
+        build_embedded(tmp, mnist_counts=True) if mnist_counts else build_embedded(tmp)
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
         if target.exists() and not _complete(target):
             # a broken leftover: move it aside (another process may race us here)
-            trash = Path(tempfile.mkdtemp(dir=root, prefix=f".{EMBEDDED_VERSION}-old-"))
+            trash = Path(tempfile.mkdtemp(dir=root, prefix=f".{version}-old-"))
             try:
                 os.replace(target, trash / "old")
             except OSError:
@@ -407,11 +429,13 @@ def _check_folder(folder: Path) -> Path:
 
 
 def resolve_data_dir(source: str | os.PathLike | None = None) -> Path:
-    """Map "embedded", "fashion" or a folder path (default: $GRADER_DATA or "embedded") to a data folder."""
+    """Map "embedded", "embedded-mnist" (the same digits at MNIST's counts), "fashion" or a folder path (default: $GRADER_DATA or "embedded") to a data folder."""
     if source is None:
         source = os.environ.get("GRADER_DATA") or "embedded"
     if isinstance(source, str) and source.strip().lower() == "embedded":
         return embedded_dir()
+    if isinstance(source, str) and source.strip().lower() == "embedded-mnist":
+        return embedded_dir(mnist_counts=True)
     if isinstance(source, str) and source.strip().lower() == "fashion":
         return _check_folder(FASHION_DIR)
     return _check_folder(Path(source).expanduser())

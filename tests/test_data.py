@@ -235,6 +235,26 @@ def test_embedded_split_is_disjoint_and_train_holds_shifted_copies(embedded):
     np.testing.assert_array_equal(ytr[n:2 * n], ytr[:n])
 
 
+def test_the_embedded_digits_at_mnists_counts(tmp_path, embedded):
+    """--data embedded-mnist: 60,000 and 10,000 images, every class about a tenth, the small set's originals first,
+    no test image among the training images, and the same bytes at every build."""
+    info = build_embedded(tmp_path / "full", mnist_counts=True)
+    assert (info["train"], info["test"]) == (60000, 10000)
+    (xtr, ytr), (xte, yte) = load_split("train", tmp_path / "full"), load_split("test", tmp_path / "full")
+    assert xtr.shape == (60000, 28, 28) and xte.shape == (10000, 28, 28) and ytr.dtype == np.uint8
+    for labels, n in ((ytr, 60000), (yte, 10000)):
+        share = np.bincount(labels, minlength=10) / n
+        assert share.min() > 0.09 and share.max() < 0.11
+    small_train, _ = load_split("train", embedded[0])
+    originals = info["train_originals"]
+    np.testing.assert_array_equal(xtr[:originals], small_train[:originals])
+    train_bytes = {img.tobytes() for img in xtr}
+    assert not any(img.tobytes() in train_bytes for img in xte[:296])  # the test originals are not training images
+    assert len(train_bytes) > 0.95 * 60000  # shifted copies, not one image repeated
+    again = build_embedded(tmp_path / "again", mnist_counts=True)
+    assert again["sha256"] == info["sha256"]
+
+
 def test_embedded_dir_honours_grader_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("GRADER_CACHE", str(tmp_path / "cache"))
     folder = embedded_dir()

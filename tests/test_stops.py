@@ -129,3 +129,18 @@ def test_a_clean_notebook_gets_no_fallback_entry(tmp_path):
     # the student's own error stops a cell that defines nothing graded: nothing recovered, nothing to look at
     assert not [a for a in result.attention if a.reason == "defs-only-fallback"]
     assert _points(result, "relup")[0] == _points(result, "relup")[1] > 0
+
+
+def test_a_notebook_that_writes_mnists_counts_is_served_them(tmp_path):
+    from grader.notebook.datasize import writes_mnist_counts
+
+    counted = "import numpy as np\nimport MNISTtools\nxtrain, ltrain = MNISTtools.load(dataset='training')\nassert xtrain.shape == (784, 60000)\n\n" + SOFTMAX
+    plain = "import numpy as np\nimport MNISTtools\nxtrain, ltrain = MNISTtools.load(dataset='training')\nassert xtrain.shape[1] < 60000 // 2\n\n" + SOFTMAX
+    assert writes_mnist_counts(load_notebook(_notebook(tmp_path, [counted])))
+    result = _grade(_notebook(tmp_path, [counted]), Limits(cell_timeout=20, notebook_timeout=60))
+    assert result.execution.status == "ok", result.execution.message
+    assert not [a for a in result.attention if a.reason == "defs-only-fallback"]
+    # a notebook that writes no such count keeps the small, fast set (7,505 images): its own assert holds there
+    assert not writes_mnist_counts(load_notebook(_notebook(tmp_path, ["x = 6000 * 10\ny = 1e4"])))
+    result = _grade(_notebook(tmp_path, [plain.replace("60000 // 2", "7506")]), Limits(cell_timeout=20, notebook_timeout=60))
+    assert result.execution.status == "ok", result.execution.message

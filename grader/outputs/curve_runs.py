@@ -38,7 +38,7 @@ def quiet_and_contained():
 
 
 def _source_label(source: str) -> str:
-    return {"embedded": "the embedded digits", "fashion": "Fashion-MNIST"}.get(source, f"the data in {Path(source).name}")
+    return {"embedded": "the embedded digits", "embedded-mnist": "the embedded digits at MNIST's counts", "fashion": "Fashion-MNIST"}.get(source, f"the data in {Path(source).name}")
 
 
 def _spread(total: int, n: int) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import datetime as _dt
 import time
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,7 @@ from grader.checks import judging
 from grader.notebook import lean
 from grader.notebook.cells import python2_reason, transform_cell
 from grader.notebook.definitions import defined_functions
+from grader.notebook.datasize import writes_mnist_counts
 from grader.notebook.defsonly import defs_only
 from grader.notebook.integrity import scan_integrity
 from grader.run.execute import Session, resolve_isolation
@@ -62,10 +64,9 @@ def grader_version() -> str:
 
 def grading_key(options: Options) -> dict[str, Any]:
     """Everything but the notebook and the spec that can change a score: a change regrades."""
-    import os
 
     data = options.sandbox.data_source or os.environ.get("GRADER_DATA") or "embedded"
-    if data not in ("embedded", "fashion"):
+    if data not in ("embedded", "embedded-mnist", "fashion"):
         data = str(Path(data).resolve())
     limits = options.limits
     return {
@@ -103,7 +104,7 @@ class Grader(ForAPerson):
         self.probes = [build_probe(spec, check) for check in spec.checks]
         self.reference = spec.reference_module()
         self._official: dict[str, list[tuple[str, str]]] | None = None
-        self._staged = None  # the files every notebook's folder holds, staged once per process
+        self._staged: dict[SandboxConfig, Path] = {}  # the files every notebook's folder holds, staged once per process
         self.handout = Handout(spec.handout_source(), {fn.name for fn in spec.functions})
 
     def candidates_for(self, probe: Probe) -> list[judging.Candidate]:
@@ -149,9 +150,10 @@ class Grader(ForAPerson):
         defined = defined_functions(nb)
         cells, skipped = self.cells_to_run(nb)
         isolation = self.options.isolation or resolve_isolation(self.options.sandbox.mode, self.options.limits)[0]
-        if self._staged is None:
-            self._staged = stage(self.options.sandbox)
-        with Session(self.options.limits, self.options.sandbox, isolation=isolation, staged=self._staged) as session:
+        sandbox_config = self.sandbox_for(nb)
+        if sandbox_config not in self._staged:
+            self._staged[sandbox_config] = stage(sandbox_config)
+        with Session(self.options.limits, sandbox_config, isolation=isolation, staged=self._staged[sandbox_config]) as session:
             outcomes, status = session.run_cells(cells)
             stops = [] if self.options.defs_only else top_level_stops(outcomes)
             session.start_checks()
@@ -194,6 +196,14 @@ class Grader(ForAPerson):
             grading=grading_key(self.options),
             attention=attention,
         )
+
+    def sandbox_for(self, nb: Notebook) -> SandboxConfig:
+        """The embedded data at MNIST's own counts for a notebook whose code writes them (grader/notebook/datasize.py)."""
+        config = self.options.sandbox
+        embedded = (config.data_source or os.environ.get("GRADER_DATA") or "embedded").strip().lower() == "embedded"
+        if embedded and config.subsample is None and writes_mnist_counts(nb):
+            return replace(config, data_source="embedded-mnist")
+        return config
 
     def cells_to_run(self, nb: Notebook) -> tuple[list[tuple[int, str]], tuple[str, ...]]:
         """The code cells as this run executes them (all, definitions only, or lean) and what lean left out."""

@@ -81,7 +81,7 @@ class Limits:
 @dataclass(frozen=True)
 class SandboxConfig:
     mode: str = "auto"  # "auto" | "bwrap" | "none"
-    data_source: str | None = None  # "embedded" | "fashion" | a folder; None: env GRADER_DATA
+    data_source: str | None = None  # "embedded" | "embedded-mnist" | "fashion" | a folder; None: env GRADER_DATA
     subsample: int | None = None  # serve only the first N training images
     extra_files: tuple[Path, ...] = field(default_factory=tuple)  # data loader modules etc.
     hidden: tuple[Path, ...] = field(default_factory=tuple)  # host folders never shown (inputs, outputs)
