@@ -49,6 +49,7 @@ class Spec:
     data_files: tuple[str, ...]  # extra files copied into the sandbox, relative to the folder
     handout: str  # file (relative to the folder) with the handout's own code: given code and template stubs
     digest: str  # hash of spec.toml, bank.py and the handout: part of "graded with the same spec"
+    meanings: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (spec parameter, words that mean it in a student's signature)
 
     @property
     def max_score(self) -> float:
@@ -195,6 +196,7 @@ def load_spec(assignment_id: str | os.PathLike[str], root: Path | None = None) -
         functions=functions, checks=checks, identify=top["identify"],
         manual_review=tuple(item.text for item in manual_items), manual_items=manual_items,
         data_files=top["data_files"], handout=top["handout"], digest=_digest(folder, raw_bytes, raw),
+        meanings=tuple(sorted(top["meanings"].items())),
     )
 
 

@@ -116,6 +116,8 @@ VARIANT_IDS = Kind("list of variant ids in bank.py", read=as_tuple)
 ADAPTER = Kind("name in the reference or bank.py")
 PARTIAL = Kind("table { function, points }", read=dict)
 DRAWS = Kind("table of name = { law = " + " or ".join(json.dumps(law) for law in LAWS) + ", ... }", read=dict)
+MEANINGS = Kind("table of parameter = [words]", lambda v: isinstance(v, dict) and all(isinstance(k, str) and is_str_list(w) for k, w in v.items()),
+                "is not a table of parameter = [words]", lambda v: {k: tuple(w) for k, w in v.items()})
 VARIANTS = Kind("list of { method|function = NAME, kwargs = {...} }", read=lambda v: tuple(dict(x) for x in v))
 
 
@@ -250,6 +252,8 @@ SPEC_KEYS: dict[str, Key] = {
                     default_doc="the graded functions' names"),
     "manual_review": Key(ITEMS, "what a person grades: texts, or [[manual_review]] tables with points and rubric", ()),
     "data_files": Key(STRINGS, "extra files copied into the sandbox, relative to the folder", ()),
+    "meanings": Key(MEANINGS, "words that mean a spec parameter in a student's own signature (`bias1` for b): "
+                    "parameters are bound by these as by the spec's own names, and behaviour decides", {}),
     "handout": Key(FILE, "file with the handout's own code: given functions and template stubs", ""),
     "functions": Key(FUNCTION_TABLES, "the graded functions, [functions.NAME] (keys below)", {}),
     "check": Key(CHECK_TABLES, "the checks, [[check]] (keys below)", []),

@@ -70,9 +70,18 @@ def fits(params: tuple[str, ...], payload: dict) -> bool:
     return len(plain) >= given
 
 
+def _numbers(value: Any) -> bool:
+    return bool(value) and all(isinstance(v, (int, float)) for v in value)
+
+
+def _matrix(value: Any) -> bool:
+    """A list of equal-length lists of numbers (a scalar network's weights, as plain Python writes them)."""
+    return bool(value) and all(isinstance(r, (list, tuple)) and _numbers(r) for r in value) and len({len(r) for r in value}) == 1
+
+
 def leaves(value: Any, path: str = ""):
-    """(where, value) for every array or number inside nested tuples, lists and dicts."""
-    if isinstance(value, (tuple, list)) and not (value and all(isinstance(v, (int, float)) for v in value)):
+    """(where, value) for every array, number, list of numbers or list of such rows inside nested tuples, lists and dicts."""
+    if isinstance(value, (tuple, list)) and not (_numbers(value) or _matrix(value)):
         for i, item in enumerate(value):
             yield from leaves(item, f"{path}[{i}]")
     elif isinstance(value, dict):

@@ -49,8 +49,9 @@ def _norm(name: str) -> str:
     return name.lower().replace("_", "")
 
 
-def meaning_score(name: str, wanted: str, synonyms: bool = True) -> int:
-    """How surely a student's name stands for a spec name: EXACT, TOKENS, SYNONYM or 0."""
+def meaning_score(name: str, wanted: str, synonyms: bool = True, meanings: dict[str, tuple[str, ...]] | None = None) -> int:
+    """How surely a student's name stands for a spec name: EXACT, TOKENS, SYNONYM or 0.
+    `meanings`: the spec's own words for its parameters (spec key `meanings`), besides SYNONYMS."""
     mine, want = _norm(name), _norm(wanted)
     if mine == want or (mine.endswith("s") and mine[:-1] == want):
         return EXACT
@@ -60,6 +61,8 @@ def meaning_score(name: str, wanted: str, synonyms: bool = True) -> int:
         return TOKENS
     if synonyms and (mine in SYNONYMS.get(wanted, ()) or any(w in SYNONYMS.get(wanted, ()) for w in words)):
         return SYNONYM
+    if synonyms and meanings and mine in {_norm(w) for w in meanings.get(wanted, ())}:
+        return SYNONYM
     return 0
 
 
@@ -67,11 +70,12 @@ def meaning_score(name: str, wanted: str, synonyms: bool = True) -> int:
 class Source:
     """Where one parameter's value comes from."""
 
-    kind: str  # "input" | "global" | "result" | "item" | "part" | "pack"
+    kind: str  # "input" | "global" | "result" | "item" | "part" | "pack" | "neutral" | "dict" | "sizes"
     name: str = ""  # spec input, global, or producing function
     index: int = -1  # "item": which item of the result; "part": unused
     label: str = ""  # "part": which of the producer's returns
-    names: tuple[str, ...] = ()  # "pack": the inputs packed
+    names: tuple[str, ...] = ()  # "pack": the inputs packed; "dict": the input each key holds
+    keys: tuple[str, ...] = ()  # "dict" and "sizes": the keys the function reads from this parameter
 
     def words(self, shown: dict[str, str]) -> str:
         """The source in words; `shown` maps a producer to the student's call of it."""
@@ -79,6 +83,12 @@ class Source:
             return self.name
         if self.kind == "global":
             return f"the global {self.name}"
+        if self.kind == "dict":
+            return "{" + ", ".join(f"{k!r}: {n}" for k, n in zip(self.keys, self.names)) + "}"
+        if self.kind == "sizes":
+            return "{" + ", ".join(f"{k!r}: {_SIZE_WORDS[_size_of(k)]}" for k in self.keys) + "}"
+        if self.kind == "neutral":
+            return f"{self.label} (any value: the check asks for what does not depend on it)"
         call = shown.get(self.name, f"{self.name}(...)")
         if self.kind == "result":
             return f"the results of your {call}"
@@ -112,6 +122,7 @@ class Signature:
     params: tuple[str, ...]
     required: frozenset[str]
     reads: tuple[str, ...]
+    keys: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (parameter, the constant keys the body reads from it: params['w'])
 
 
 def signature(source: str, params: tuple[str, ...]) -> Signature:
@@ -126,15 +137,56 @@ def signature(source: str, params: tuple[str, ...]) -> Signature:
     positional = [a.arg for a in node.args.posonlyargs + node.args.args]
     with_default = set(positional[len(positional) - len(node.args.defaults):]) if node.args.defaults else set()
     with_default |= {a.arg for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults) if d is not None}
-    return Signature(plain, frozenset(p for p in plain if p not in with_default), free_names(source, params))
+    keys = {p: [] for p in plain}
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name) and sub.value.id in keys \
+                and isinstance(sub.slice, ast.Constant) and isinstance(sub.slice.value, str) and sub.slice.value not in keys[sub.value.id]:
+            keys[sub.value.id].append(sub.slice.value)
+    return Signature(plain, frozenset(p for p in plain if p not in with_default), free_names(source, params),
+                     tuple((p, tuple(k)) for p, k in keys.items() if k))
 
 
-def _assign(params: tuple[str, ...], choices: dict[str, Source], labels: dict[str, Source]) -> dict[str, Source]:
+# A sizes table's key -> what it counts: the inputs, the hidden units, the classes.
+_SIZE_WORDS = {"in": "the number of inputs", "hidden": "the number of hidden units", "out": "the number of classes"}
+
+
+def _size_of(key: str) -> str | None:
+    """What a sizes table's key counts ('n_inputs', 'num_hidden', 'output_size'), or None for a key that is no count."""
+    words = tokens(key)
+    if not any(w in ("n", "num", "nb", "size", "sizes", "dim", "count", "units") for w in words) and not key.lower().startswith("n"):
+        return None
+    if any(w in ("hidden", "hid", "h") for w in words):
+        return "hidden"
+    if any(w in ("in", "inputs", "input", "features", "x") for w in words):
+        return "in"
+    if any(w in ("out", "outputs", "output", "classes", "class", "y") for w in words):
+        return "out"
+    return None
+
+
+def _tables(sig: Signature, choices: dict[str, Source], meanings: dict[str, tuple[str, ...]] | None) -> dict[str, Source]:
+    """Parameters the body reads as a table: of the check's inputs (params['w'] is W) or of the network's sizes."""
+    fixed: dict[str, Source] = {}
+    inputs = [n for n, s in choices.items() if s.kind == "input"]
+    for param, keys in sig.keys:
+        held = []
+        for key in keys:
+            best = max(((meaning_score(key, name, meanings=meanings), name) for name in inputs if name not in held), default=(0, ""))
+            held.append(best[1] if best[0] else "")
+        if all(held):
+            fixed[param] = Source("dict", param, names=tuple(held), keys=keys)
+        elif all(_size_of(k) for k in keys) and {"b", "c"} <= set(inputs):
+            fixed[param] = Source("sizes", param, keys=keys)
+    return fixed
+
+
+def _assign(params: tuple[str, ...], choices: dict[str, Source], labels: dict[str, Source],
+            meanings: dict[str, tuple[str, ...]] | None = None) -> dict[str, Source]:
     """Each parameter's surest meaning among the check's inputs and globals (each used once), or a producer's part."""
     scored = []
     for p in params:
         for wanted, source in choices.items():
-            score = meaning_score(p, wanted)
+            score = meaning_score(p, wanted, meanings=meanings)
             if score:
                 scored.append((-score, params.index(p), wanted, p, source))
         for label, source in labels.items():
@@ -150,19 +202,20 @@ def _assign(params: tuple[str, ...], choices: dict[str, Source], labels: dict[st
 
 
 def recipes(sig: Signature, inputs: list[str], global_names: list[str], producers: dict[str, tuple[int, tuple[str, ...]]],
-            data_names: list[str], limit: int = 24) -> list[Recipe]:
+            data_names: list[str], limit: int = 24, meanings: dict[str, tuple[str, ...]] | None = None) -> list[Recipe]:
     """Bindings worth one call each, surest first: `inputs` are the check's inputs under the spec's names,
     `producers` maps a producing function to (how many items its result has, the returns found in it)."""
     choices = {name: Source("input", name) for name in inputs}
     choices.update({name: Source("global", name) for name in global_names if name not in choices})
     labels = {label: Source("part", producer, label=label) for producer, (_, found) in producers.items() for label in found}
-    fixed = _assign(sig.params, choices, labels)
-    if not any(s.kind in ("input", "global") for s in fixed.values()):
+    tables = _tables(sig, choices, meanings)
+    fixed = dict(_assign(tuple(p for p in sig.params if p not in tables), choices, labels, meanings), **tables)
+    if not any(s.kind in ("input", "global", "dict") for s in fixed.values()):
         return []  # no word of the signature means anything the check provides: nothing to go on
     open_params = [p for p in sig.params if p not in fixed and p in sig.required]
     if len(open_params) > 3:
         return []
-    consumed = {s.name for s in fixed.values() if s.kind in ("input", "global")}
+    consumed = {s.name for s in fixed.values() if s.kind in ("input", "global")} | {n for s in fixed.values() if s.kind == "dict" for n in s.names}
     free = [name for name in inputs if name not in consumed]
     candidates = [Source("input", name) for name in free]
     for producer, (items, _) in producers.items():
@@ -170,6 +223,10 @@ def recipes(sig: Signature, inputs: list[str], global_names: list[str], producer
         candidates += [Source("item", producer, index=k) for k in range(items)]
     if len(free) >= 2:
         candidates.append(Source("pack", names=tuple(free)))
+    for p in open_params:  # a forward that also computes the loss takes the target: any class will do
+        if "target" not in inputs and meaning_score(p, "target", meanings=meanings):
+            candidates.append(Source("neutral", "target", label="0"))
+            break
     found = []
     for combo in itertools.permutations(candidates, len(open_params)):
         binds = dict(fixed, **dict(zip(open_params, combo)))
@@ -223,6 +280,13 @@ def payload_for(recipe: Recipe, known: dict[str, Any], results: dict[str, Any], 
             kwargs[param] = results[source.name][source.index]
         elif source.kind == "part":
             kwargs[param] = parts[source.name][source.label]
+        elif source.kind == "neutral":
+            kwargs[param] = 0
+        elif source.kind == "dict":
+            kwargs[param] = {k: known[n] for k, n in zip(source.keys, source.names)}
+        elif source.kind == "sizes":
+            counts = {"in": len(known["W"]), "hidden": len(known["b"]), "out": len(known["c"])}
+            kwargs[param] = {k: counts[_size_of(k)] for k in source.keys}
         else:
             kwargs[param] = tuple(known[n] for n in source.names)
     data = dict(globals_, **{g: known[s] for g, s in recipe.data})

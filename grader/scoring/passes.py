@@ -158,7 +158,7 @@ class Scoring:
         function that behaves like the reference. One that replaces a failing definition must pass every
         check (003's log-loss compute_error beside the right compute_batch_error)."""
         self.attempts = list(attempts)  # this pass's own list: what it credits is seen by its later names
-        claimed: set[str] = set()
+        claimed: dict[str, str] = {}  # a function credited for a graded name -> that name
         own_names = set(self.defined)
         for name, positions in probes_by_function.items():
             fn = self.spec.function(name)
@@ -204,7 +204,7 @@ class Scoring:
                     viable.append((points, candidate, results))
             best = self.unambiguous(name, viable, failing)
             if best is not None:
-                claimed.add(best[1])
+                claimed[best[1]] = name
                 for i, attempt in best[2]:
                     self.attempts[i] = attempt
         return self.attempts
@@ -215,6 +215,9 @@ class Scoring:
         is credited and the others are named in its notes."""
         if failing:  # beside the student's own definition: only one that passes every check replaces it
             viable = [v for v in viable if all(a.verdict and a.verdict.passed for _, a in v[2])]
+        passes = lambda v: any(a.verdict and a.verdict.passed for _, a in v[2])  # noqa: E731
+        if any(passes(v) for v in viable):  # a binding that only earns partial credit is no rival to one that passes
+            viable = [v for v in viable if passes(v) or not any(a.bound for _, a in v[2])]
         viable = sorted(viable, key=lambda v: -v[0])
         if not viable or viable[0][0] <= 0:
             return None
@@ -239,9 +242,15 @@ class Scoring:
             return 0.0
         return credit[0] if credit else 0.0
 
-    def candidate_names(self, name: str, names: set[str], claimed: set[str], positions: list[int]) -> list[str]:
+    def candidate_names(self, name: str, names: set[str], claimed: dict[str, str], positions: list[int]) -> list[str]:
         """Top-level functions that could be `name` under another name, closest names first (at most 8)."""
         passing = {self.grader.probes[i].check.function for i, a in enumerate(self.attempts) if a.verdict is not None and a.verdict.passed}
+        # ... unless the handout asks for both, one named after the other, with the same parameters (004's forward(x, ...)
+        # and forward_batch(X, ...)): one function may then be the answer to both
+        same_ask = lambda other: (tuple(_norm(p) for p in self.spec.function(other).params) == tuple(_norm(p) for p in self.spec.function(name).params)  # noqa: E731
+                                  and (name.startswith(other) or other.startswith(name)))
+        passing = {other for other in passing if not same_ask(other)}
+        claimed = {other for other, by in claimed.items() if not same_ask(by)}
         found = []
         for other in names:
             # a graded name that fails its own checks stays a candidate: it may be this one (train for train_batched)

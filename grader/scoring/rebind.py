@@ -73,7 +73,7 @@ class Rebinder:
                 results[producer], parts[producer], shown[producer] = made.value, made.parts, made.shown
         data_names = [n for n in sig.reads if n not in self.scoring.defined]
         earning = None  # the first binding that earns the check's behavioural partial credit, when none passes
-        for recipe in binding.recipes(sig, inputs, list(globals_), producers, data_names):
+        for recipe in binding.recipes(sig, inputs, list(globals_), producers, data_names, meanings=dict(self.scoring.spec.meanings)):
             if binding.trivial(recipe, fn.params, sig, len(probe.payload.get("args", []))):
                 continue
             if self.calls >= MAX_CALLS:

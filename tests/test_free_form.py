@@ -1,0 +1,87 @@
+"""004's free-form scripts graded by behaviour (issue 22 item 5).
+
+The handout asks for no names, so a script's own functions are bound by meaning (spec key
+`meanings`: bias1 is b, w is W; a params dict read as params['w']; a sizes dict read as
+sizes['n_hidden']; the cache a forward returns) and their returns are read by value (a dict or a
+tuple in another order). The traps must keep failing: a negated gradient, a bias added in the wrong
+place that the handout's all-zero biases cannot show, a hidden unit dropped.
+"""
+from __future__ import annotations
+
+import pytest
+
+from grader.checks.spec import load_spec
+from grader.pipeline.grade import Grader, Options
+from grader.run.sandbox import Limits, SandboxConfig
+
+SCALAR = '''import math
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def softmax(o):
+    top = max(o)
+    exps = [math.exp(v - top) for v in o]
+    return [e / sum(exps) for e in exps]
+
+
+def forward_pass(x, params, sizes):
+    k = [params['bias1'][j] + sum(x[i] * params['w'][i][j] for i in range(sizes['n_in'])) for j in range(sizes['n_hidden'])]
+    h = [sigmoid(v) for v in k]
+    o = [params['bias2'][m] + sum(h[j] * params['v'][j][m] for j in range(sizes['n_hidden'])) for m in range(sizes['n_out'])]
+    return {'k': k, 'h': h, 'o': o, 'y': softmax(o)}
+
+
+def backward_pass(x, target, params, cache, sizes):
+    h, y = cache['h'], cache['y']
+    do = [y[m] - (1.0 if m == target else 0.0) for m in range(sizes['n_out'])]
+    dv = [[h[j] * do[m] for m in range(sizes['n_out'])] for j in range(HIDDEN)]
+    dh = [sum(params['v'][j][m] * do[m] for m in range(sizes['n_out'])) for j in range(HIDDEN)]
+    dk = [dh[j] * h[j] * (1 - h[j]) for j in range(HIDDEN)]
+    dw = [[x[i] * dk[j] for j in range(HIDDEN)] for i in range(sizes['n_in'])]
+    return {'dw': dw, 'dbias1': dk, 'dv': dv, 'dbias2': SIGN do}
+'''
+
+
+def _grade(tmp_path, source: str):
+    path = tmp_path / "free_form.py"
+    path.write_text(source)
+    grader = Grader(load_spec("mlp-scalar-to-tensor"), Options(limits=Limits(cell_timeout=10, notebook_timeout=60), sandbox=SandboxConfig(mode="none")))
+    result = grader.grade(path)
+    points = {}
+    for t in result.tests:
+        got, top = points.get(t.function, (0.0, 0.0))
+        points[t.function] = (got + t.score, top + t.max_score)
+    return result, points
+
+
+def _script(hidden: str = "len(h)", sign: str = "") -> str:
+    return SCALAR.replace("HIDDEN", hidden).replace("SIGN ", sign)
+
+
+def test_a_dict_of_parameters_a_sizes_table_and_a_cache_are_bound_by_meaning(tmp_path):
+    result, points = _grade(tmp_path, _script())
+    assert points["scalar_forward"][0] == points["scalar_forward"][1] > 0
+    assert points["scalar_backward"][0] == points["scalar_backward"][1] > 0
+    bound = " ".join(a.detail for a in result.attention)
+    assert "params={" in bound and "the number of hidden units" in bound and "the results of your forward_pass" in bound
+
+
+@pytest.mark.parametrize("hidden,sign,why", [
+    ("len(h)", "-", "the output bias's gradient negated"),
+    ("2", "", "a hidden unit dropped past the second (the handout's network has 3, the other checks more)"),
+])
+def test_the_traps_keep_failing(tmp_path, hidden, sign, why):
+    _, points = _grade(tmp_path, _script(hidden, sign))
+    assert points["scalar_forward"][0] == points["scalar_forward"][1], why
+    assert points["scalar_backward"][0] < points["scalar_backward"][1], why
+
+
+def test_a_bias_in_the_wrong_place_fails_beyond_the_handouts_zero_biases(tmp_path):
+    wrong = _script().replace("o = [params['bias2'][m] + sum(", "o = [sum(").replace(
+        "h = [sigmoid(v) for v in k]", "h = [sigmoid(v) + params['bias2'][0] for v in k]")
+    _, points = _grade(tmp_path, wrong)
+    got, top = points["scalar_forward"]
+    assert 0 < got < top  # the handout's tiny network (zero biases) passes; non-zero biases do not
