@@ -85,3 +85,45 @@ def test_a_bias_in_the_wrong_place_fails_beyond_the_handouts_zero_biases(tmp_pat
     _, points = _grade(tmp_path, wrong)
     got, top = points["scalar_forward"]
     assert 0 < got < top  # the handout's tiny network (zero biases) passes; non-zero biases do not
+
+
+ONE_IMAGE = '''import numpy as np
+w1, w2, w3 = np.zeros((12, 7)), np.zeros((7, 5)), np.zeros((5, 4))
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def forward_one(vec, w_1, w_2, w_3):
+    z1 = vec.reshape(1, vec.shape[0]) @ w_1
+    a1 = sigmoid(z1)
+    z2 = a1 @ w_2
+    a2 = sigmoid(z2)
+    z3 = a2 @ w_3
+    e = np.exp(z3 - z3.max())
+    return z1, a1, z2, a2, z3, e / e.sum()
+'''
+
+
+def _grade_003(tmp_path, source: str):
+    path = tmp_path / "one_image.py"
+    path.write_text(source)
+    grader = Grader(load_spec("ffnn-pure-numpy"), Options(limits=Limits(cell_timeout=10, notebook_timeout=60), sandbox=SandboxConfig(mode="none")))
+    result = grader.grade(path)
+    return [t for t in result.tests if t.function == "forward_pass"]
+
+
+def test_a_one_image_function_is_called_row_by_row_on_a_batch(tmp_path):
+    tests = _grade_003(tmp_path, ONE_IMAGE)
+    assert all(t.score == t.max_score for t in tests), [(t.name, t.output) for t in tests]
+    assert any("called on each of the 9 rows" in t.output for t in tests)
+
+
+def test_a_function_that_answers_a_batch_wrongly_is_not_called_row_by_row(tmp_path):
+    # a whole-array softmax: right for one image, a wrong answer (not an error) for a batch
+    wrong = ONE_IMAGE.replace("z1 = vec.reshape(1, vec.shape[0]) @ w_1", "z1 = np.atleast_2d(vec) @ w_1")
+    tests = _grade_003(tmp_path, wrong)
+    batch = [t for t in tests if "batch" in t.name]
+    assert batch and all(t.score < t.max_score for t in batch), [(t.name, t.output) for t in batch]
+    assert not any("rows" in t.output and "in turn" in t.output for t in batch)

@@ -221,7 +221,7 @@ PINNED_CHECK = {"let": {}, "args": (), "kwargs": {}, "init": (), "attrs": {}, "g
                 "timeout": None, "accept": (), "partial": {}, "reference": None, "ref_args": None, "note": "",
                 "visibility": "visible", "optional": False}
 PINNED_FUNCTION = {"helpers": (), "params": (), "returns": (), "given": False, "description": "", "open_return": (), "variants": (),
-                   "rename_credit": 1.0, "globals": (), "takes_results_of": ()}
+                   "rename_credit": 1.0, "globals": (), "per_sample": (), "takes_results_of": ()}
 PINNED_TOP = {"version": "1", "identify": (), "manual_review": (), "data_files": (), "meanings": {}, "handout": "", "functions": {}, "check": []}
 PINNED_LIMITS = {"cell_timeout": 60.0, "notebook_timeout": 600.0, "call_timeout": 30.0, "memory_bytes": 2 * 1024**3, "output_chars": 20_000,
                  "file_bytes": 256 * 1024**2, "scratch_bytes": 512 * 1024**2, "processes": 64, "message_bytes": 64 * 1024**2,

@@ -236,6 +236,9 @@ class Function:
     rename_credit: float = key(FRACTION, "fraction of the points for a function found under another name", 1.0)
     globals: tuple[str, ...] = key(NAMES, "module globals it reads or sets: a retry's reference stand-in reads and "
                                    "writes them too", ())
+    per_sample: tuple[str, ...] = key(NAMES, "parameters that carry a batch, one sample per row: a function of the "
+                                      "student's own written for one sample is called on each row in turn, each held "
+                                      "to the reference's answer for that row", ())
     takes_results_of: tuple[str, ...] = key(NAMES, "graded functions whose results a student's own signature may take "
                                             "instead of computing them (003's back_propagation(forward_res, y)): such a "
                                             "parameter gets the student's own function's results on the check's inputs", ())

@@ -21,6 +21,20 @@ from grader.checks.compare import Verdict
 from grader.scoring.attempts import Attempt, arguments_by_name
 
 MAX_CALLS = 240  # binding calls per submission: a student's function that hangs must not multiply
+CANNOT_TAKE_IT = {"wrong-shape", "wrong-size", "wrong-length", "wrong-type"}  # a batch, for a one-sample function (or it raises)
+MAX_SAMPLES = 16  # rows of a batch check tried one at a time (spec key `per_sample`)
+
+
+def _with_rows(payload: dict, params: tuple[str, ...], batch: list[str], row: int) -> dict:
+    """The payload with each batch parameter (by position or keyword) replaced by its row `row`."""
+    args = list(payload.get("args", []))
+    kwargs = dict(payload.get("kwargs", {}))
+    for p in batch:
+        if p in kwargs:
+            kwargs[p] = kwargs[p][row]
+        elif params.index(p) < len(args):
+            args[params.index(p)] = args[params.index(p)][row]
+    return dict(payload, args=args, kwargs=kwargs)
 
 
 @dataclass
@@ -96,7 +110,38 @@ class Rebinder:
             if earning is None and self.scoring.partial_points(probe, attempt) > 0:
                 earning = attempt
             self.first_failed = self.first_failed or attempt
+        failed = self.first_failed
+        if earning is None and not isinstance(index, tuple) \
+                and (failed is None or failed.outcome.status != "ok" or failed.verdict.diagnosis in CANNOT_TAKE_IT):
+            # only a function that cannot take the batch at all (nor its producer: no binding could be made);
+            # one that answers it wrongly keeps its mistake
+            earning = self.per_sample(index, probe, name, definition, base_call, found_as, policy)
+            self.first_failed = failed
         return earning
+
+    def per_sample(self, index: int, probe, name: str, definition, base_call: dict, found_as: str = "", policy=None) -> Attempt | None:
+        """A function written for one sample, on a batch check (spec key `per_sample`): called on each row in turn,
+        each call bound by meaning and held to the reference's answer for that row; it passes when every row does."""
+        fn = self.scoring.spec.function(probe.check.function)
+        known, _ = self.known(probe)
+        batch = [p for p in fn.per_sample if isinstance(known.get(p), np.ndarray) and known[p].ndim == 2]
+        if not batch or len({len(known[p]) for p in batch}) != 1 or not 1 < len(known[batch[0]]) <= MAX_SAMPLES:
+            return None
+        # one row is one sample: what the function's one-sample checks accept ((1, n) rows) holds for it too
+        accept = tuple(dict.fromkeys(a for c in self.scoring.spec.checks if c.function == fn.name for a in c.accept))
+        check = replace(probe.check, accept=accept)
+        rows = []
+        for i in range(len(known[batch[0]])):
+            payload = _with_rows(probe.payload, fn.params, batch, i)
+            expected = self.scoring.grader.observe(replace(probe, payload=payload), None)
+            row = replace(probe, check=check, payload=payload, expected=expected)
+            bound = self.attempt((index, i), row, name, definition, base_call, found_as, policy)
+            if bound is None or not bound.verdict.passed:
+                return None
+            rows.append(bound)
+        text = (f"{name} takes one sample: called on each of the {len(rows)} rows of {', '.join(batch)} in turn, "
+                "every row gives the reference's answer for it")
+        return replace(rows[0], payload=probe.payload, notes=rows[0].notes + (text,), verdict=Verdict(True, text, "per-sample"))
 
     def produce(self, index: int, probe, producer: str, known: dict[str, Any], policy=None) -> Produced | None:
         """The student's own `producer` (as its checks graded it) on this probe's inputs."""
