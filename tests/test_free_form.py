@@ -127,3 +127,26 @@ def test_a_function_that_answers_a_batch_wrongly_is_not_called_row_by_row(tmp_pa
     batch = [t for t in tests if "batch" in t.name]
     assert batch and all(t.score < t.max_score for t in batch), [(t.name, t.output) for t in batch]
     assert not any("rows" in t.output and "in turn" in t.output for t in batch)
+
+
+STEP = '''import numpy as np
+
+
+def sgd_step(X, labels, W, b, V, c, lr=0.05):
+    H = 1.0 / (1.0 + np.exp(-(X @ W + b)))
+    O = H @ V + c
+    P = np.exp(O - O.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    G = P.copy()
+    G[np.arange(len(X)), labels] -= 1.0
+    G /= len(X)
+    dK = (G @ V.T) * H * (1.0 - H)
+    return W SIGN lr * (X.T @ dK), b SIGN lr * dK.sum(axis=0), V SIGN lr * (H.T @ G), c SIGN lr * G.sum(axis=0)
+'''
+
+
+@pytest.mark.parametrize("sign,full", [("-", True), ("+", False)])
+def test_gradients_read_from_a_step_that_returns_updated_parameters(tmp_path, sign, full):
+    result, points = _grade(tmp_path, STEP.replace("SIGN", sign))
+    got, top = points["backward_batch"]
+    assert (got == top > 0) is full, [(t.name, t.output[:300]) for t in result.tests if t.function == "backward_batch"]

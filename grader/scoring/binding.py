@@ -70,7 +70,7 @@ def meaning_score(name: str, wanted: str, synonyms: bool = True, meanings: dict[
 class Source:
     """Where one parameter's value comes from."""
 
-    kind: str  # "input" | "global" | "result" | "item" | "part" | "pack" | "neutral" | "dict" | "sizes"
+    kind: str  # "input" | "global" | "result" | "item" | "part" | "pack" | "neutral" | "dict" | "sizes" | "rate"
     name: str = ""  # spec input, global, or producing function
     index: int = -1  # "item": which item of the result; "part": unused
     label: str = ""  # "part": which of the producer's returns
@@ -87,6 +87,8 @@ class Source:
             return "{" + ", ".join(f"{k!r}: {n}" for k, n in zip(self.keys, self.names)) + "}"
         if self.kind == "sizes":
             return "{" + ", ".join(f"{k!r}: {_SIZE_WORDS[_size_of(k)]}" for k in self.keys) + "}"
+        if self.kind == "rate":
+            return f"{self.label} (a step of 1: what it returns, taken from the parameters it was given, is the gradient)"
         if self.kind == "neutral":
             return f"{self.label} (any value: the check asks for what does not depend on it)"
         call = shown.get(self.name, f"{self.name}(...)")
@@ -105,6 +107,10 @@ class Recipe:
 
     binds: tuple[tuple[str, Source], ...]
     data: tuple[tuple[str, str], ...] = ()  # (module global the function reads, spec input it is given)
+
+    def steps(self) -> bool:
+        """The function was given a learning rate of 1: it returns updated parameters, not gradients."""
+        return any(s.kind == "rate" for _, s in self.binds)
 
     def uses_results(self) -> bool:
         return any(s.kind in ("result", "item", "part") for _, s in self.binds)
@@ -202,13 +208,18 @@ def _assign(params: tuple[str, ...], choices: dict[str, Source], labels: dict[st
 
 
 def recipes(sig: Signature, inputs: list[str], global_names: list[str], producers: dict[str, tuple[int, tuple[str, ...]]],
-            data_names: list[str], limit: int = 24, meanings: dict[str, tuple[str, ...]] | None = None) -> list[Recipe]:
+            data_names: list[str], limit: int = 24, meanings: dict[str, tuple[str, ...]] | None = None,
+            returns_gradients: bool = False) -> list[Recipe]:
     """Bindings worth one call each, surest first: `inputs` are the check's inputs under the spec's names,
     `producers` maps a producing function to (how many items its result has, the returns found in it)."""
     choices = {name: Source("input", name) for name in inputs}
     choices.update({name: Source("global", name) for name in global_names if name not in choices})
     labels = {label: Source("part", producer, label=label) for producer, (_, found) in producers.items() for label in found}
     tables = _tables(sig, choices, meanings)
+    if returns_gradients and "learning_rate" not in inputs:  # an SGD step that returns the updated parameters
+        rate = next((p for p in sig.params if p not in tables and meaning_score(p, "learning_rate")), None)
+        if rate is not None:
+            tables[rate] = Source("rate", "learning_rate", label="1")
     fixed = dict(_assign(tuple(p for p in sig.params if p not in tables), choices, labels, meanings), **tables)
     if not any(s.kind in ("input", "global", "dict") for s in fixed.values()):
         return []  # no word of the signature means anything the check provides: nothing to go on
@@ -282,6 +293,8 @@ def payload_for(recipe: Recipe, known: dict[str, Any], results: dict[str, Any], 
             kwargs[param] = parts[source.name][source.label]
         elif source.kind == "neutral":
             kwargs[param] = 0
+        elif source.kind == "rate":
+            kwargs[param] = 1.0
         elif source.kind == "dict":
             kwargs[param] = {k: known[n] for k, n in zip(source.keys, source.names)}
         elif source.kind == "sizes":
@@ -319,3 +332,29 @@ def plain_value(value: Any, depth: int = 0) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and plain_value(v, depth + 1) for k, v in value.items())
     return value is None or isinstance(value, (np.ndarray, int, float, bool, str))
+
+
+def gradients_from_step(value: Any, given: list[Any]) -> Any:
+    """What an SGD step with rate 1 returns, as gradients: each returned array that has the shape of a parameter it
+    was given (in order, each parameter once) becomes that parameter minus it; the rest stays as it was."""
+    from grader.scoring.attempts import leaves
+
+    arrays = [np.asarray(g, dtype=float) for g in given if isinstance(g, (np.ndarray, list))]
+    used: set[int] = set()
+
+    def convert(leaf: Any) -> Any:
+        try:
+            mine = np.asarray(leaf, dtype=float)
+        except (TypeError, ValueError):
+            return leaf
+        for k, param in enumerate(arrays):
+            if k not in used and param.shape == mine.shape and mine.size > 0:
+                used.add(k)
+                return param - mine
+        return leaf
+
+    if isinstance(value, dict):
+        return {k: convert(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)) and len(list(leaves(value))) == len(value):
+        return type(value)(convert(v) for v in value)
+    return convert(value)

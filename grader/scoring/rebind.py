@@ -87,7 +87,9 @@ class Rebinder:
                 results[producer], parts[producer], shown[producer] = made.value, made.parts, made.shown
         data_names = [n for n in sig.reads if n not in self.scoring.defined]
         earning = None  # the first binding that earns the check's behavioural partial credit, when none passes
-        for recipe in binding.recipes(sig, inputs, list(globals_), producers, data_names, meanings=dict(self.scoring.spec.meanings)):
+        steps = any(r in ("dW", "dw", "dw1") for r in fn.returns)  # its returns are gradients: a step's updates say them too
+        for recipe in binding.recipes(sig, inputs, list(globals_), producers, data_names, meanings=dict(self.scoring.spec.meanings),
+                                      returns_gradients=steps):
             if binding.trivial(recipe, fn.params, sig, len(probe.payload.get("args", []))):
                 continue
             if self.calls >= MAX_CALLS:
@@ -101,6 +103,9 @@ class Rebinder:
             outcome = self.scoring.session.call(call, payload, *([policy()] if policy else []))
             if outcome.status in ("missing", "timeout", "crashed"):
                 return None
+            if recipe.steps() and outcome.status == "ok" and isinstance(outcome.value, dict):
+                given = [payload["kwargs"][p] for p, src in recipe.binds if src.kind == "input"]
+                outcome = replace(outcome, value=dict(outcome.value, **{"return": binding.gradients_from_step(outcome.value.get("return"), given)}))
             words = recipe.describe(name, shown)
             attempt = Attempt(call, payload, outcome, None, found_as=found_as, recipe=recipe,
                               bound=words, notes=(f"its parameters are not the handout's: called as {words}",))
