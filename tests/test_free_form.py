@@ -150,3 +150,24 @@ def test_gradients_read_from_a_step_that_returns_updated_parameters(tmp_path, si
     result, points = _grade(tmp_path, STEP.replace("SIGN", sign))
     got, top = points["backward_batch"]
     assert (got == top > 0) is full, [(t.name, t.output[:300]) for t in result.tests if t.function == "backward_batch"]
+
+
+COLUMNS = '''import numpy as np
+
+
+def forward_columns(X, params):
+    Z1 = params["W1"] @ X + params["b1"]
+    A1 = 1.0 / (1.0 + np.exp(-Z1))
+    Z2 = params["W2"] @ A1 + params["b2"]
+    E = np.exp(Z2 - Z2.max(axis=0))
+    return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": E / E.sum(axis=0)}
+'''
+
+
+@pytest.mark.parametrize("softmax_axis,full", [("axis=0", True), ("axis=1", False)])
+def test_samples_in_columns_are_given_and_read_back_in_the_handouts_layout(tmp_path, softmax_axis, full):
+    # a softmax over the wrong axis in the columns layout normalises each class across samples: a mistake that must stay one
+    source = COLUMNS.replace("E / E.sum(axis=0)", f"E / E.sum({softmax_axis})").replace("Z2.max(axis=0)", f"Z2.max({softmax_axis})")
+    result, points = _grade(tmp_path, source)
+    got, top = points["forward_batch"]
+    assert (got == top > 0) is full, [(t.name, t.output[:300]) for t in result.tests if t.function == "forward_batch"]

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from grader.scoring import binding
+from grader.scoring import binding, layouts
 from grader.checks.compare import Verdict
 from grader.scoring.attempts import Attempt, arguments_by_name
 
-MAX_CALLS = 240  # binding calls per submission: a student's function that hangs must not multiply
+MAX_CALLS = 600  # binding calls per submission (each bounded by the call limit, all by the notebook's): a hang must not multiply
 CANNOT_TAKE_IT = {"wrong-shape", "wrong-size", "wrong-length", "wrong-type"}  # a batch, for a one-sample function (or it raises)
 MAX_SAMPLES = 16  # rows of a batch check tried one at a time (spec key `per_sample`)
 
@@ -88,27 +88,22 @@ class Rebinder:
         data_names = [n for n in sig.reads if n not in self.scoring.defined]
         earning = None  # the first binding that earns the check's behavioural partial credit, when none passes
         steps = any(r in ("dW", "dw", "dw1") for r in fn.returns)  # its returns are gradients: a step's updates say them too
-        for recipe in binding.recipes(sig, inputs, list(globals_), producers, data_names, meanings=dict(self.scoring.spec.meanings),
-                                      returns_gradients=steps):
-            if binding.trivial(recipe, fn.params, sig, len(probe.payload.get("args", []))):
+        found = binding.recipes(sig, inputs, list(globals_), producers, data_names, meanings=dict(self.scoring.spec.meanings),
+                                returns_gradients=steps)
+        plain = [(recipe, layouts.Layout()) for recipe in found]
+        other = [(recipe, layout) for layout in layouts.OTHERS for recipe in found[:4]] if self._layouts_apply(fn, known) else []
+        for recipe, layout in plain + other:
+            if layout != layouts.Layout() and earning is None and self.first_failed is not None \
+                    and self.first_failed.outcome.status == "ok" and self.first_failed.verdict.diagnosis not in CANNOT_TAKE_IT:
+                break  # the handout's layout gave an answer of the right form: a wrong one is the student's mistake
+            if binding.trivial(recipe, fn.params, sig, len(probe.payload.get("args", []))) and layout == layouts.Layout():
                 continue
             if self.calls >= MAX_CALLS:
                 return None
             self.calls += 1
-            payload, by_reference = binding.payload_for(recipe, known, results, parts, globals_)
-            call = {k: v for k, v in base_call.items() if k != "bind_globals"}
-            call["function"] = name
-            if by_reference:
-                call["bind_globals"] = by_reference
-            outcome = self.scoring.session.call(call, payload, *([policy()] if policy else []))
-            if outcome.status in ("missing", "timeout", "crashed"):
+            attempt = self.call_bound(name, recipe, layout, known, (results, parts, shown), globals_, sig, base_call, found_as, policy)
+            if attempt is None:
                 return None
-            if recipe.steps() and outcome.status == "ok" and isinstance(outcome.value, dict):
-                given = [payload["kwargs"][p] for p, src in recipe.binds if src.kind == "input"]
-                outcome = replace(outcome, value=dict(outcome.value, **{"return": binding.gradients_from_step(outcome.value.get("return"), given)}))
-            words = recipe.describe(name, shown)
-            attempt = Attempt(call, payload, outcome, None, found_as=found_as, recipe=recipe,
-                              bound=words, notes=(f"its parameters are not the handout's: called as {words}",))
             attempt = replace(attempt, verdict=self.scoring.judge(probe, attempt))
             if attempt.verdict.passed:
                 return attempt
@@ -123,6 +118,37 @@ class Rebinder:
             earning = self.per_sample(index, probe, name, definition, base_call, found_as, policy)
             self.first_failed = failed
         return earning
+
+    def call_bound(self, name: str, recipe, layout, known: dict, made: tuple, globals_: dict, sig, base_call: dict,
+                   found_as: str, policy) -> Attempt | None:
+        """One call of `name` under a binding and a layout, what it returns read in the handout's form (unjudged);
+        None when the call hung, crashed or found nothing to call."""
+        results, parts, shown = made
+        payload, by_reference = binding.payload_for(recipe, known, results, parts, globals_)
+        if layout != layouts.Layout():
+            classes = len(known["c"]) if "c" in known else 0
+            payload = dict(payload, kwargs={p: layouts.given_as(v, dict(recipe.binds).get(p), p, layout, classes)
+                                            for p, v in payload["kwargs"].items()})
+            payload["globals"] = dict(payload.get("globals", {}), **layouts.batch_size_globals(sig.reads, known))
+        call = {k: v for k, v in base_call.items() if k != "bind_globals"}
+        call["function"] = name
+        if by_reference:
+            call["bind_globals"] = by_reference
+        outcome = self.scoring.session.call(call, payload, *([policy()] if policy else []))
+        if outcome.status in ("missing", "timeout", "crashed"):
+            return None
+        if layout != layouts.Layout() and outcome.status == "ok" and isinstance(outcome.value, dict):
+            outcome = replace(outcome, value=dict(outcome.value, **{"return": layouts.read_back(outcome.value.get("return"), layout)}))
+        if recipe.steps() and outcome.status == "ok" and isinstance(outcome.value, dict):
+            given = [known[src.name] for _, src in recipe.binds if src.kind == "input"]
+            outcome = replace(outcome, value=dict(outcome.value, **{"return": binding.gradients_from_step(outcome.value.get("return"), given)}))
+        words = recipe.describe(name, shown) + (f", with {layout.words()}" if layout != layouts.Layout() else "")
+        return Attempt(call, payload, outcome, None, found_as=found_as, recipe=recipe,
+                       bound=words, notes=(f"its parameters are not the handout's: called as {words}",))
+
+    def _layouts_apply(self, fn, known: dict) -> bool:
+        """Another layout is worth trying for a vectorised function of the handout's biases (b, c) on a batch."""
+        return {"b", "c"} <= set(known) and any(isinstance(v, np.ndarray) and v.ndim == 2 and k in ("X",) for k, v in known.items())
 
     def per_sample(self, index: int, probe, name: str, definition, base_call: dict, found_as: str = "", policy=None) -> Attempt | None:
         """A function written for one sample, on a batch check (spec key `per_sample`): called on each row in turn,
