@@ -171,3 +171,20 @@ def test_samples_in_columns_are_given_and_read_back_in_the_handouts_layout(tmp_p
     result, points = _grade(tmp_path, source)
     got, top = points["forward_batch"]
     assert (got == top > 0) is full, [(t.name, t.output[:300]) for t in result.tests if t.function == "forward_batch"]
+
+
+CLASS = open(__file__.replace("test_free_form.py", "resources/real/mlp-scalar-to-tensor/class_forward_backward_and_update.py")).read()
+
+
+@pytest.mark.parametrize("change,forward_full,backward_full", [
+    ((), True, True),
+    (("self.W1 -= lr * dW1", "self.W1 += lr * dW1"), True, False),  # the update climbs the loss for W1
+    (("dK = (G @ self.W2.T) * self.H * (1 - self.H)", "dK = (G @ self.W2.T) * self.H"), True, False),  # sigmoid' dropped
+    (("self.O = self.H @ self.W2 + self.b2", "self.O = self.H @ self.W2"), False, False),  # the output bias left out
+])
+def test_a_class_with_its_state_on_self_answers_the_batch_functions(tmp_path, change, forward_full, backward_full):
+    source = CLASS.replace(*change) if change else CLASS
+    result, points = _grade(tmp_path, source)
+    for function, full in (("forward_batch", forward_full), ("backward_batch", backward_full)):
+        got, top = points[function]
+        assert (got == top > 0) is full, (function, [(t.name, t.output[:300]) for t in result.tests if t.function == function])

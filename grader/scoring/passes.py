@@ -36,6 +36,7 @@ from grader.checks.laws import CAUSES
 from grader.run.execute import CallOutcome, HelperPolicy
 from grader.run.refcall import call_limited
 from grader.result import IntegrityFlag
+from grader.scoring.classes import class_attempts
 from grader.scoring.statics import static_methods
 from grader.scoring.attempts import (  # noqa: F401 - Attempt and the helpers are part of this module's interface
     Attempt, _norm, _plain_params, arguments_by_name, constant_output, fits, leaves, open_return_verdict)
@@ -361,6 +362,7 @@ class Scoring:
             by_function.setdefault(p.check.function, []).append(i)
         self.attempts = self.discover(self.attempts, by_function)
         self.attempts = static_methods(self, self.attempts, by_function)
+        self.attempts = class_attempts(self, self.attempts, by_function)
         self.attempts = self.rebinder.reshape(self.attempts, by_function)
         self.attempts = self.consistent_causes(self.attempts, by_function)
         broken = {probes[i].check.function for i, a in enumerate(self.attempts) if a.verdict is None or not a.verdict.passed}
