@@ -91,6 +91,7 @@ def test_score_attention_and_flags(name):
     reasons = {a.reason for a in result.attention}
     flags = {f.flag for f in result.integrity}
     assert set(expected.get("attention", [])) <= reasons, [(a.reason, a.detail) for a in result.attention]
+    assert not set(expected.get("attention_must_not_include", [])) & reasons, [(a.reason, a.detail) for a in result.attention]
     assert not set(expected.get("integrity_must_not_include", [])) & flags, result.integrity
     assert set(expected.get("integrity", [])) <= flags, result.integrity
     if expected["score"] == "manual":
