@@ -101,9 +101,7 @@ def open_return_verdict(student: Any, expected: Any, labels: tuple[str, ...], re
     for label, ref in zip(labels, expected):
         for where, leaf in parts:
             if isinstance(leaf, np.ndarray) and isinstance(ref, np.ndarray) and leaf.shape != ref.shape:
-                if leaf.size != ref.size or np.squeeze(leaf).shape != np.squeeze(ref).shape:
-                    continue
-                leaf = leaf.reshape(ref.shape)  # one sample's (n,) for a batch of one's (1, n): the same values
+                continue  # a shape is part of the answer: (1, n) for (n,) is a bias gradient not summed
             if compare(leaf, ref, plain).passed:
                 found[label] = where
                 break

@@ -56,7 +56,8 @@ def given_as(value: Any, source: Any, param: str, layout: Layout, classes: int) 
 
 
 def read_back(value: Any, layout: Layout) -> Any:
-    """What came back, in the handout's layout: matrices transposed back, (n, 1) columns flattened."""
+    """What came back, in the handout's layout: every matrix transposed back (a batch of one's (n, 1) column
+    is its (1, n) row; a bias gradient left as a column stays 2-D, as the handout's shapes would catch)."""
     if not layout.columns:
         return value
     if isinstance(value, dict):
@@ -64,7 +65,7 @@ def read_back(value: Any, layout: Layout) -> Any:
     if isinstance(value, (tuple, list)) and not all(isinstance(v, (int, float)) for v in value):
         return type(value)(read_back(v, layout) for v in value)
     if isinstance(value, np.ndarray) and value.ndim == 2:
-        return value.ravel() if value.shape[1] == 1 else np.ascontiguousarray(value.T)
+        return np.ascontiguousarray(value.T)
     return value
 
 
